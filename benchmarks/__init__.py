@@ -1,0 +1,1 @@
+"""Benchmarks, run by ``make bench``. Each module ``bench_*.py`` has ``main() -> None``."""

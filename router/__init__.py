@@ -1,0 +1,1 @@
+"""The utterance router: what the user wants, and what the backend's GUI language means."""

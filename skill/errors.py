@@ -1,0 +1,281 @@
+"""Every failure a caller of jiggle handles differently, as one exception class each.
+
+    JiggleError                      base; .code (stable, for --json), .exit_code, .human(lang)
+    ├── ManifestError                SKILL.md missing or malformed
+    ├── InputError                   the user's input is wrong; nothing was sent        exit 2
+    │   ├── FileNotFound             a path that does not exist or is not a file
+    │   ├── UnsupportedFile          not a format we accept (also the API's 4001)
+    │   └── FileTooLarge             over 200 MB (also the API's 4002)
+    ├── ApiError                     the backend answered with an error; .api_code, .http_status
+    │   ├── AuthError                                                                   exit 3
+    │   │   ├── TokenExpired         1001: token expired or invalid
+    │   │   ├── MissingClientId      HTTP 400 on the anonymous-token call
+    │   │   ├── OutOfCredits         2001; .register_url for anonymous users
+    │   │   └── ExportBlockedByPlan  HTTP 402: the plan does not allow exports
+    │   ├── SessionNotFound          1002
+    │   ├── RateLimited              HTTP 429; .retry_after seconds
+    │   ├── ServerError              HTTP 5xx, or an envelope the contract does not describe
+    │   ├── StreamError              an error event inside the chat stream
+    │   └── RenderFailed             the render job ended in "failed"; .reason
+    ├── TransportError               the conversation with the backend broke         exit 4
+    │   ├── BackendUnreachable       could not connect at all
+    │   ├── ConnectionLost           dropped mid-request or mid-stream; .applied tells what landed
+    │   └── RequestTimeout           no answer in time
+    ├── DownloadFailed               the finished video could not be fetched or was incomplete
+    └── Cancelled                    the user interrupted; a render keeps running and can be resumed
+
+Messages live in ``skill/data/errors.yaml`` (English and Chinese, each with the next step to
+take). No message ever includes the API token: ``details`` are formatted into fixed templates
+and every rendered message passes through :func:`skill.redact.redact`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, ClassVar
+
+import yaml
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BackendUnreachable",
+    "Cancelled",
+    "ConnectionLost",
+    "DownloadFailed",
+    "ExportBlockedByPlan",
+    "FileNotFound",
+    "FileTooLarge",
+    "InputError",
+    "JiggleError",
+    "ManifestError",
+    "MissingClientId",
+    "OutOfCredits",
+    "RateLimited",
+    "RenderFailed",
+    "RequestTimeout",
+    "ServerError",
+    "SessionNotFound",
+    "StreamError",
+    "TokenExpired",
+    "TransportError",
+    "UnsupportedFile",
+    "error_for_api_code",
+]
+
+ACCEPTED_FORMATS = "mp4 mov avi webm mkv jpg png gif webp heic mp3 wav m4a aac"
+MAX_UPLOAD_MB = 200
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@functools.cache
+def _catalogue() -> Mapping[str, Mapping[str, str]]:
+    text = resources.files("skill").joinpath("data/errors.yaml").read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+class JiggleError(Exception):
+    """Base of every error jiggle raises on purpose.
+
+    ``code`` is stable and machine-readable (the CLI's ``--json`` prints it); ``human(lang)``
+    is the message for a person, with what to do next.
+    """
+
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, detail: str | None = None, **details: Any) -> None:
+        self.detail = detail
+        self.details: dict[str, Any] = details
+        super().__init__(self.human("en"))
+
+    def human(self, lang: str = "en") -> str:
+        """The message in ``lang`` ("en" or "zh"), with the next step."""
+        from skill.redact import redact
+
+        entry = _catalogue().get(self.code, {})
+        template = entry.get("zh" if lang.startswith("zh") else "en") or entry.get("en") or ""
+        fields = _SafeDict(
+            formats=ACCEPTED_FORMATS, max_mb=MAX_UPLOAD_MB, detail=self.detail or "", **self.details
+        )
+        text = template.format_map(fields).strip() if template else (self.detail or self.code)
+        if self.detail and "{detail}" not in template:
+            text = f"{text} ({self.detail})" if template else self.detail
+        return redact(text)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """A JSON-ready description: the stable code and the human message."""
+        out: dict[str, Any] = {"code": self.code, "message": self.human(lang)}
+        for key, value in self.details.items():
+            if isinstance(value, str | int | float | bool) or value is None:
+                out[key] = value
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r})"
+
+
+class ManifestError(JiggleError):
+    code = "manifest_invalid"
+    exit_code = 2
+
+
+class InputError(JiggleError):
+    code = "bad_input"
+    exit_code = 2
+
+
+class FileNotFound(InputError):
+    code = "file_not_found"
+
+
+class UnsupportedFile(InputError):
+    code = "unsupported_file"
+    api_code = 4001
+
+
+class FileTooLarge(InputError):
+    code = "file_too_large"
+    api_code = 4002
+
+
+class ApiError(JiggleError):
+    """The backend answered, with an error. ``api_code``/``http_status`` say which."""
+
+    code = "api_error"
+    exit_code = 4
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        api_code: int | None = None,
+        http_status: int | None = None,
+        **details: Any,
+    ) -> None:
+        self.api_code = api_code
+        self.http_status = http_status
+        super().__init__(detail, **details)
+
+
+class AuthError(ApiError):
+    code = "auth_error"
+    exit_code = 3
+
+
+class TokenExpired(AuthError):
+    code = "token_expired"
+
+
+class MissingClientId(AuthError):
+    code = "missing_client_id"
+
+
+class OutOfCredits(AuthError):
+    """2001. ``register_url`` is where an anonymous user claims more credits."""
+
+    code = "out_of_credits"
+
+    @property
+    def register_url(self) -> str | None:
+        url = self.details.get("register_url")
+        return str(url) if url else None
+
+
+class ExportBlockedByPlan(AuthError):
+    code = "export_blocked_by_plan"
+
+
+class SessionNotFound(ApiError):
+    code = "session_not_found"
+
+
+class RateLimited(ApiError):
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> float:
+        return float(self.details.get("retry_after") or 30.0)
+
+
+class ServerError(ApiError):
+    code = "server_error"
+
+
+class StreamError(ApiError):
+    code = "stream_error"
+
+
+class RenderFailed(ApiError):
+    code = "render_failed"
+
+    @property
+    def reason(self) -> str:
+        return str(self.details.get("reason") or self.detail or "")
+
+
+class TransportError(JiggleError):
+    code = "transport_error"
+    exit_code = 4
+
+
+class BackendUnreachable(TransportError):
+    code = "backend_unreachable"
+
+
+class ConnectionLost(TransportError):
+    code = "connection_lost"
+
+
+class RequestTimeout(TransportError):
+    code = "timeout"
+
+
+class DownloadFailed(JiggleError):
+    code = "download_failed"
+    exit_code = 4
+
+
+class Cancelled(JiggleError):
+    code = "cancelled"
+    exit_code = 130
+
+
+# The contract's business codes and HTTP statuses, mapped to the class a caller catches.
+_BY_API_CODE: dict[int, type[ApiError]] = {
+    1001: TokenExpired,
+    1002: SessionNotFound,
+    2001: OutOfCredits,
+}
+_BY_HTTP_STATUS: dict[int, type[ApiError]] = {
+    400: MissingClientId,
+    401: TokenExpired,
+    402: ExportBlockedByPlan,
+    429: RateLimited,
+}
+
+
+def error_for_api_code(
+    api_code: int | None, http_status: int | None, detail: str | None = None, **details: Any
+) -> JiggleError:
+    """The exception for an error envelope: the business code first, then the HTTP status."""
+    if api_code == 4001:
+        return UnsupportedFile(detail, **details)
+    if api_code == 4002:
+        return FileTooLarge(detail, **details)
+    cls = _BY_API_CODE.get(api_code or -1)
+    if cls is None and http_status is not None:
+        cls = _BY_HTTP_STATUS.get(http_status)
+        if cls is None and http_status >= 500:
+            cls = ServerError
+    if cls is None:
+        cls = ApiError if api_code not in (None, 0) else ServerError
+    return cls(detail, api_code=api_code, http_status=http_status, **details)
