@@ -19,7 +19,8 @@
     │   └── RenderFailed             the render job ended in "failed"; .reason
     ├── TransportError               the conversation with the backend broke         exit 4
     │   ├── BackendUnreachable       could not connect at all
-    │   ├── ConnectionLost           dropped mid-request or mid-stream; .applied tells what landed
+    │   ├── ConnectionLost           dropped mid-request or mid-stream; .state, .applied tell
+    │   │                            what landed (the instruction is never sent twice)
     │   └── RequestTimeout           no answer in time
     ├── DownloadFailed               the finished video could not be fetched or was incomplete
     └── Cancelled                    the user interrupted; a render keeps running and can be resumed
@@ -32,9 +33,9 @@ and every rendered message passes through :func:`skill.redact.redact`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import yaml
 
@@ -63,10 +64,24 @@ __all__ = [
     "TransportError",
     "UnsupportedFile",
     "error_for_api_code",
+    "phrase",
 ]
 
 ACCEPTED_FORMATS = "mp4 mov avi webm mkv jpg png gif webp heic mp3 wav m4a aac"
 MAX_UPLOAD_MB = 200
+
+
+class Describable(Protocol):
+    """A change to the project that can say itself in a language (see skill.timeline)."""
+
+    def describe(self, lang: str = "en") -> str: ...
+
+
+class _StateLike(Protocol):
+    """What ConnectionLost needs of a session state: a timeline that summarises itself."""
+
+    @property
+    def timeline(self) -> Any: ...
 
 
 class _SafeDict(dict[str, Any]):
@@ -80,6 +95,18 @@ def _catalogue() -> Mapping[str, Mapping[str, str]]:
     loaded = yaml.safe_load(text)
     assert isinstance(loaded, dict)
     return loaded
+
+
+def _lang_key(lang: str) -> str:
+    return "zh" if lang.lower().startswith("zh") else "en"
+
+
+def phrase(name: str, lang: str = "en", **fields: Any) -> str:
+    """One of the catalogue's ``_phrases`` in ``lang``, with ``fields`` filled in."""
+    entry: Any = _catalogue().get("_phrases", {}).get(name, {})
+    assert isinstance(entry, dict)
+    template = entry.get(_lang_key(lang)) or entry.get("en") or ""
+    return str(template).format_map(_SafeDict(fields))
 
 
 class JiggleError(Exception):
@@ -102,14 +129,23 @@ class JiggleError(Exception):
         from skill.redact import redact
 
         entry = _catalogue().get(self.code, {})
-        template = entry.get("zh" if lang.startswith("zh") else "en") or entry.get("en") or ""
+        template = entry.get(_lang_key(lang)) or entry.get("en") or ""
         fields = _SafeDict(
-            formats=ACCEPTED_FORMATS, max_mb=MAX_UPLOAD_MB, detail=self.detail or "", **self.details
+            formats=ACCEPTED_FORMATS,
+            max_mb=MAX_UPLOAD_MB,
+            detail=self.detail or "",
+            detail_suffix=f": {self.detail}" if self.detail else "",
+            **self.details,
         )
+        fields.update(self._fields(lang))
         text = template.format_map(fields).strip() if template else (self.detail or self.code)
-        if self.detail and "{detail}" not in template:
+        if self.detail and "{detail" not in template:
             text = f"{text} ({self.detail})" if template else self.detail
         return redact(text)
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        """Language-dependent template fields; subclasses assemble them from phrases."""
+        return {}
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """A JSON-ready description: the stable code and the human message."""
@@ -172,7 +208,13 @@ class AuthError(ApiError):
 
 
 class TokenExpired(AuthError):
+    """1001. ``details["user_token"]`` is true when the rejected token was the user's own."""
+
     code = "token_expired"
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        which = "token_user" if self.details.get("user_token") else "token_anonymous"
+        return {"next_step": phrase(which, lang)}
 
 
 class MissingClientId(AuthError):
@@ -189,6 +231,12 @@ class OutOfCredits(AuthError):
         url = self.details.get("register_url")
         return str(url) if url else None
 
+    def _fields(self, lang: str) -> dict[str, Any]:
+        url = self.register_url
+        if url:
+            return {"next_step": phrase("credits_link", lang, register_url=url)}
+        return {"next_step": phrase("credits_top_up", lang)}
+
 
 class ExportBlockedByPlan(AuthError):
     code = "export_blocked_by_plan"
@@ -204,6 +252,9 @@ class RateLimited(ApiError):
     @property
     def retry_after(self) -> float:
         return float(self.details.get("retry_after") or 30.0)
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        return {"retry_after": f"{self.retry_after:g}"}
 
 
 class ServerError(ApiError):
@@ -232,11 +283,75 @@ class BackendUnreachable(TransportError):
 
 
 class ConnectionLost(TransportError):
+    """The connection dropped after the request may have reached the server.
+
+    ``state`` is the session state read after the drop (None if it could not be read) and
+    ``changes`` what the project gained since the last state the client had seen; ``applied``
+    says both in words. ``details["during"]`` names the call (chat, upload, export, download).
+    The client never resends the request that was cut.
+    """
+
     code = "connection_lost"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        state: _StateLike | None = None,
+        changes: Sequence[Describable] | None = None,
+        **details: Any,
+    ) -> None:
+        self.state = state
+        self.changes: tuple[Describable, ...] = tuple(changes or ())
+        if state is not None and "applied" not in details:
+            details["applied"] = self.applied_text("en")
+        super().__init__(detail, **details)
+
+    @property
+    def applied(self) -> str:
+        """What landed before the drop, in English (``applied_text(lang)`` for others)."""
+        return self.applied_text("en")
+
+    def applied_text(self, lang: str = "en") -> str:
+        if self.changes:
+            listed = "; ".join(change.describe(lang) for change in self.changes)
+            return phrase("applied_changes", lang, changes=listed).strip()
+        if self.state is not None:
+            summary = self.state.timeline.summary(lang)
+            return phrase("applied_state", lang, summary=summary).strip()
+        return ""
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        during = str(self.details.get("during") or "")
+        render_id = self.details.get("render_id")
+        applied = self.applied_text(lang)
+        if not applied and during == "chat":
+            applied = phrase("applied_unknown", lang).strip()
+        if render_id:
+            next_step = phrase("render_pending", lang, render_id=render_id)
+        elif during == "chat":
+            next_step = phrase("not_resent", lang)
+        else:
+            next_step = phrase("try_again", lang)
+        return {
+            "during": _during(during, lang),
+            "applied": f"{applied} " if applied else "",
+            "next_step": next_step,
+        }
 
 
 class RequestTimeout(TransportError):
     code = "timeout"
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        return {"during": _during(str(self.details.get("during") or ""), lang)}
+
+
+def _during(what: str, lang: str) -> str:
+    if not what:
+        return ""
+    specific = phrase(f"during_{what}", lang)
+    return specific or phrase("during", lang, what=what)
 
 
 class DownloadFailed(JiggleError):
@@ -245,8 +360,16 @@ class DownloadFailed(JiggleError):
 
 
 class Cancelled(JiggleError):
+    """Ctrl-C. ``details["render_id"]`` names a render that keeps running and can be resumed."""
+
     code = "cancelled"
     exit_code = 130
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        render_id = self.details.get("render_id")
+        if render_id:
+            return {"next_step": phrase("resume", lang, render_id=render_id)}
+        return {"next_step": phrase("stopped", lang)}
 
 
 # The contract's business codes and HTTP statuses, mapped to the class a caller catches.
@@ -267,9 +390,9 @@ def error_for_api_code(
     api_code: int | None, http_status: int | None, detail: str | None = None, **details: Any
 ) -> JiggleError:
     """The exception for an error envelope: the business code first, then the HTTP status."""
-    if api_code == 4001:
+    if api_code == 4001 or (api_code in (None, 0) and http_status == 415):
         return UnsupportedFile(detail, **details)
-    if api_code == 4002:
+    if api_code == 4002 or (api_code in (None, 0) and http_status == 413):
         return FileTooLarge(detail, **details)
     cls = _BY_API_CODE.get(api_code or -1)
     if cls is None and http_status is not None:

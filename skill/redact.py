@@ -50,12 +50,22 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # A traceback is rendered later by the handler; render it now, redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 
-def install_log_redaction() -> None:
-    """Attach :class:`RedactingFilter` to jiggle's and httpx's loggers (idempotent)."""
-    for name in ("skill", "router", "httpx", "httpcore", "httpx_sse", "uvicorn"):
+_DEFAULT_LOGGERS = ("skill", "router", "httpx", "httpcore", "httpx_sse", "uvicorn")
+
+
+def install_log_redaction(*names: str) -> None:
+    """Attach :class:`RedactingFilter` to jiggle's and httpx's loggers, and to ``names``.
+
+    Idempotent. A logger's filters do not see records that propagate up from its children, so a
+    module that logs to a child logger (``skill.client``) names it here.
+    """
+    for name in (*_DEFAULT_LOGGERS, *names):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
