@@ -1,0 +1,60 @@
+"""``jiggle chat``: the interactive chat, on top of the skill host.
+
+    jiggle chat [--backend cloud|local] [--lang en|zh]
+
+A prompt-toolkit REPL in a terminal (history, completion of commands and paths, a bottom
+toolbar, progress bars); plain line input on a dumb terminal or a pipe, with the same
+behaviour. See ``docs/repl.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from skill.repl._completion import ReplCompleter
+from skill.repl._line import COMMANDS, EXIT_WORDS, Command, Message, parse_line, tokenize
+from skill.repl._loop import ChatHost, Repl, history_path
+from skill.repl._view import ReplyView
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_WORDS",
+    "ChatHost",
+    "Command",
+    "Message",
+    "Repl",
+    "ReplCompleter",
+    "ReplyView",
+    "history_path",
+    "is_interactive_terminal",
+    "parse_line",
+    "run",
+    "tokenize",
+]
+
+
+def is_interactive_terminal() -> bool:
+    """A real terminal on both ends that can take prompt-toolkit (not ``TERM=dumb``)."""
+    term = os.environ.get("TERM", "")
+    return sys.stdin.isatty() and sys.stdout.isatty() and term not in ("dumb", "unknown")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``chat`` subcommand's handler."""
+    from skill.host import SkillHost
+
+    language = getattr(args, "lang", None)
+    with SkillHost(backend=args.backend, language=language) as host:
+        if is_interactive_terminal():
+            repl = Repl.terminal(host, language=language)
+        else:
+            repl = Repl.plain(
+                host,
+                language=language,
+                stdin=sys.stdin,
+                stdout=sys.stdout,
+                interactive=sys.stdin.isatty(),
+            )
+        return repl.run()
