@@ -11,8 +11,6 @@ import io
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +18,10 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from skill.replies import Reply, ReplyKind
 from skill.repl import Command, Message, ReplCompleter, ReplyView, parse_line, tokenize
 from skill.repl._screen import PlainScreen, TerminalScreen
 from skill.repl._view import format_amount, progress_bar
+from skill.replies import Reply, ReplyKind
 from tests.conftest import repo_root
 
 # --- parsing a line ------------------------------------------------------------------------
