@@ -1,0 +1,94 @@
+"""``jiggle chat`` once in a real terminal: tmux runs it, we type, and read the screen back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import repo_root
+
+TMUX = shutil.which("tmux")
+pytestmark = [
+    pytest.mark.skipif(TMUX is None, reason="tmux is not installed"),
+    pytest.mark.slow,
+]
+_WAIT_SECONDS = 90.0
+
+
+class _Pane:
+    """One detached tmux session on a private server socket, so no one else's is touched."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def _tmux(self, *args: str) -> str:
+        assert TMUX is not None
+        done = subprocess.run(
+            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def send(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "chat", *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "chat")
+
+    def wait_for(self, needle: str) -> str:
+        """The screen once it shows ``needle``; fails with the screen if it never does."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if needle in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{needle!r} never appeared on the screen:\n{screen}")
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[_Pane]:
+    socket = f"jiggle-test-{uuid.uuid4().hex[:12]}"
+    env = {
+        "JIGGLE_DATA_DIR": os.environ["JIGGLE_DATA_DIR"],
+        "NEMO_CONFIG_DIR": os.environ["NEMO_CONFIG_DIR"],
+        "PYTHONPATH": str(repo_root()),
+        "LANG": "C.UTF-8",
+    }
+    command = [TMUX or "tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d"]
+    command += ["-x", "120", "-y", "40", "-s", "chat", "-c", str(tmp_path)]
+    for name, value in env.items():
+        command += ["-e", f"{name}={value}"]
+    command.append(f"{sys.executable} -m skill chat --backend local --lang en")
+    subprocess.run(command, check=True)
+    try:
+        yield _Pane(socket)
+    finally:
+        subprocess.run([TMUX or "tmux", "-L", socket, "kill-server"], check=False)
+
+
+def test_a_short_conversation_in_a_real_terminal(pane: _Pane) -> None:
+    screen = pane.wait_for("you>")
+    assert "make this image jiggle and bounce" in screen  # the banner
+    assert "backend: local" in screen  # the bottom toolbar
+
+    pane.send("/cre", "Tab")  # completion of a command
+    pane.wait_for("you> /credits")
+    pane.send("Enter")
+    screen = pane.wait_for("credits available")
+    # The toolbar learned the balance on connecting.
+    assert "credits: 100" in screen
+    assert "session: —" in screen
+
+    pane.send("C-c")  # at the prompt: drops the line, the chat stays
+    pane.wait_for("Ctrl-D or exit leaves.)")
+    pane.send("exit", "Enter")
+    pane.wait_for("Bye.")
