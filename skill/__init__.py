@@ -12,10 +12,44 @@ from typing import TYPE_CHECKING, Any
 from skill._version import __version__
 
 if TYPE_CHECKING:
+    from skill.client import ChatEvent as ChatEvent
+    from skill.client import Credits as Credits
+    from skill.client import JobStore as JobStore
+    from skill.client import MediaInfo as MediaInfo
+    from skill.client import NemoClient as NemoClient
+    from skill.client import RenderJob as RenderJob
+    from skill.client import Session as Session
+    from skill.client import SessionState as SessionState
+    from skill.client import TokenCache as TokenCache
+    from skill.client import TurnChanges as TurnChanges
+    from skill.errors import ApiError as ApiError
+    from skill.errors import AuthError as AuthError
+    from skill.errors import BackendUnreachable as BackendUnreachable
+    from skill.errors import Cancelled as Cancelled
+    from skill.errors import ConnectionLost as ConnectionLost
+    from skill.errors import DownloadFailed as DownloadFailed
+    from skill.errors import ExportBlockedByPlan as ExportBlockedByPlan
+    from skill.errors import FileNotFound as FileNotFound
+    from skill.errors import FileTooLarge as FileTooLarge
+    from skill.errors import InputError as InputError
+    from skill.errors import JiggleError as JiggleError
+    from skill.errors import MissingClientId as MissingClientId
+    from skill.errors import OutOfCredits as OutOfCredits
+    from skill.errors import RateLimited as RateLimited
+    from skill.errors import RenderFailed as RenderFailed
+    from skill.errors import RequestTimeout as RequestTimeout
+    from skill.errors import ServerError as ServerError
+    from skill.errors import SessionNotFound as SessionNotFound
+    from skill.errors import StreamError as StreamError
+    from skill.errors import TokenExpired as TokenExpired
+    from skill.errors import TransportError as TransportError
+    from skill.errors import UnsupportedFile as UnsupportedFile
     from skill.manifest import Manifest as Manifest
     from skill.manifest import attribution_headers as attribution_headers
     from skill.manifest import detect_platform as detect_platform
     from skill.manifest import load_manifest as load_manifest
+    from skill.timeline import Timeline as Timeline
+    from skill.timeline import TimelineChange as TimelineChange
 
 # name -> module that defines it; later modules add their public names here.
 _LAZY: dict[str, str] = {
@@ -23,6 +57,40 @@ _LAZY: dict[str, str] = {
     "load_manifest": "skill.manifest",
     "detect_platform": "skill.manifest",
     "attribution_headers": "skill.manifest",
+    "NemoClient": "skill.client",
+    "JobStore": "skill.client",
+    "TokenCache": "skill.client",
+    "Session": "skill.client",
+    "ChatEvent": "skill.client",
+    "MediaInfo": "skill.client",
+    "Credits": "skill.client",
+    "SessionState": "skill.client",
+    "RenderJob": "skill.client",
+    "TurnChanges": "skill.client",
+    "Timeline": "skill.timeline",
+    "TimelineChange": "skill.timeline",
+    "JiggleError": "skill.errors",
+    "InputError": "skill.errors",
+    "FileNotFound": "skill.errors",
+    "UnsupportedFile": "skill.errors",
+    "FileTooLarge": "skill.errors",
+    "ApiError": "skill.errors",
+    "AuthError": "skill.errors",
+    "TokenExpired": "skill.errors",
+    "MissingClientId": "skill.errors",
+    "OutOfCredits": "skill.errors",
+    "ExportBlockedByPlan": "skill.errors",
+    "SessionNotFound": "skill.errors",
+    "RateLimited": "skill.errors",
+    "ServerError": "skill.errors",
+    "StreamError": "skill.errors",
+    "RenderFailed": "skill.errors",
+    "TransportError": "skill.errors",
+    "BackendUnreachable": "skill.errors",
+    "ConnectionLost": "skill.errors",
+    "RequestTimeout": "skill.errors",
+    "DownloadFailed": "skill.errors",
+    "Cancelled": "skill.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -316,6 +316,8 @@ class ConnectionLost(TransportError):
         if self.changes:
             listed = "; ".join(change.describe(lang) for change in self.changes)
             return phrase("applied_changes", lang, changes=listed).strip()
+        if self.state is not None and self.details.get("compared"):
+            return phrase("applied_nothing", lang).strip()
         if self.state is not None:
             summary = self.state.timeline.summary(lang)
             return phrase("applied_state", lang, summary=summary).strip()

@@ -1,0 +1,703 @@
+"""NemoClient: every endpoint of nemo-api.md, with the recoveries the contract allows.
+
+Recovery, once per call: 1001 -> a new anonymous token (unless the user gave the token) and a
+retry; 1002 -> a new session and a retry; 429 -> wait ``Retry-After`` (or 30 s) and a retry;
+HTTP 400 on the anonymous-token call -> a fresh ``X-Client-Id`` and a retry. GETs are retried
+with backoff on transport errors and 5xx; a POST that may have reached the server never is.
+
+A replaced session (1002) is reported in three ways: the :class:`Session` object the client
+handed out is updated in place (``session.id`` is the new id, ``session.previous_ids`` the old
+ones), ``client.resolve_session(old_id)`` returns the current id, and the optional
+``on_session_replaced(session)`` callback is called. Every method accepts an old id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from skill.client._sse import SSEDecoder, SSEMessage, _LineSplitter
+from skill.client._transport import UPLOAD_TIMEOUT, Transport, map_transport_error
+from skill.client.auth import CachedToken, TokenCache
+from skill.client.chat import ChatInterpreter
+from skill.client.jobs import JobStore
+from skill.client.models import (
+    ChatEvent,
+    Credits,
+    DownloadProgress,
+    MediaInfo,
+    RenderJob,
+    RenderProgress,
+    Session,
+    SessionState,
+    TurnChanges,
+    UploadProgress,
+)
+from skill.client.render import download_file
+from skill.client.uploads import ProgressReader, split_inputs, validate
+from skill.errors import (
+    Cancelled,
+    ConnectionLost,
+    JiggleError,
+    MissingClientId,
+    OutOfCredits,
+    RateLimited,
+    RenderFailed,
+    RequestTimeout,
+    ServerError,
+    SessionNotFound,
+    TokenExpired,
+    TransportError,
+)
+from skill.manifest import Manifest, attribution_headers
+from skill.redact import install_log_redaction, register_secret
+from skill.timeline import TimelineChange
+
+__all__ = ["DEFAULT_BASE_URL", "NemoClient"]
+
+DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
+CLAIM_URL = "https://nemovideo.com/workspace/claim?ct={claim_token}"
+REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
+_APP = "nemo_agent"
+
+_log = logging.getLogger("skill.client")
+
+SessionRef = Session | str
+
+
+class NemoClient:
+    """A client for the NemoVideo agent API (or the local backend, which speaks the same).
+
+    ``base_url`` defaults to ``$NEMO_API_BASE`` or the NemoVideo cloud; ``token`` to
+    ``$NEMO_TOKEN``, else a cached anonymous token, else a new one. ``sleep`` is what the client
+    waits with (tests pass a no-op); ``poll_interval`` is the seconds between render polls, the
+    first coming after ``first_poll_delay``. ``stream_read_timeout`` is how long the chat stream
+    may be silent (heartbeats included) before it counts as dropped.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = 30.0,
+        first_poll_delay: float = 5.0,
+        stream_read_timeout: float = 240.0,
+        still_working_interval: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_session_replaced: Callable[[Session], None] | None = None,
+        token_cache: TokenCache | None = None,
+        jobs: JobStore | None = None,
+        manifest: Manifest | None = None,
+    ) -> None:
+        install_log_redaction("skill.client")
+        chosen = base_url or os.environ.get("NEMO_API_BASE") or DEFAULT_BASE_URL
+        given = token if token is not None else os.environ.get("NEMO_TOKEN")
+        self._token: str | None = given.strip() if given and given.strip() else None
+        self._user_token = self._token is not None
+        register_secret(self._token)
+        self._user_id: str | None = None
+        self._sleep = sleep
+        self.poll_interval = poll_interval
+        self.first_poll_delay = first_poll_delay
+        self._stream_timeout = httpx.Timeout(stream_read_timeout, connect=10.0, write=30.0)
+        self._still_working_interval = still_working_interval
+        self._clock = clock
+        self._on_session_replaced = on_session_replaced
+        self.tokens = token_cache if token_cache is not None else TokenCache()
+        self.jobs = jobs if jobs is not None else JobStore()
+        self._transport = Transport(chosen, attribution_headers(manifest), sleep=sleep)
+        self._sessions: dict[str, Session] = {}
+        self._aliases: dict[str, str] = {}
+        self._last_state: dict[str, SessionState] = {}
+        self._turn_before: dict[str, SessionState | None] = {}
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> NemoClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        source = "user" if self._user_token else "anonymous"
+        return f"NemoClient(base_url={self.base_url!r}, token=<{source}>)"
+
+    # -- token -----------------------------------------------------------------------------
+
+    def ensure_token(self) -> None:
+        """Make sure a token is at hand: the user's, a cached one, or a new anonymous one."""
+        self._bearer()
+
+    @property
+    def anonymous(self) -> bool:
+        """True unless the user supplied a token for a registered account."""
+        if self._user_id and self._user_id.startswith("anon_"):
+            return True
+        return not self._user_token
+
+    def _bearer(self) -> str:
+        if self._token is None:
+            cached = self.tokens.load(self._transport.origin)
+            if cached is not None:
+                self._adopt(cached)
+            else:
+                self._adopt(self._anonymous_token())
+        assert self._token is not None
+        return self._token
+
+    def _adopt(self, token: CachedToken) -> None:
+        register_secret(token.token)
+        self._token = token.token
+        self._user_id = token.user_id or self._user_id
+
+    def _anonymous_token(self) -> CachedToken:
+        retried: set[str] = set()
+        while True:
+            try:
+                data = self._transport.send(
+                    "POST",
+                    "/api/auth/anonymous-token",
+                    headers={"X-Client-Id": str(uuid.uuid4())},
+                    during="sign-in",
+                )
+                token = CachedToken.from_api(data)
+            except ValueError:
+                raise ServerError("the anonymous-token answer carries no token") from None
+            except MissingClientId:
+                if "client_id" in retried:
+                    raise
+                retried.add("client_id")  # a fresh X-Client-Id is generated on the next loop
+                continue
+            except RateLimited as exc:
+                if "rate" in retried:
+                    raise
+                retried.add("rate")
+                self._sleep(exc.retry_after)
+                continue
+            self.tokens.save(self._transport.origin, token)
+            _log.info("got a new anonymous token for %s", self._transport.origin)
+            return token
+
+    def _renew_token(self) -> None:
+        self.tokens.forget(self._transport.origin)
+        self._token = None
+        self._adopt(self._anonymous_token())
+
+    # -- the request loop with recovery ----------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: Callable[[str | None], str],
+        *,
+        session: SessionRef | None = None,
+        body: Callable[[str | None], dict[str, Any]] | None = None,
+        idempotent: bool = False,
+        stream: bool = False,
+        during: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        recovered: set[str] = set()
+        session_id = self.resolve_session(session) if session is not None else None
+        extra_headers = dict(kwargs.pop("headers", None) or {})
+        while True:
+            headers = {"Authorization": f"Bearer {self._bearer()}", **extra_headers}
+            request_kwargs = dict(kwargs)
+            if body is not None:
+                request_kwargs["json"] = body(session_id)
+            try:
+                return self._transport.send(
+                    method,
+                    path(session_id),
+                    headers=headers,
+                    idempotent=idempotent,
+                    stream=stream,
+                    during=during,
+                    **request_kwargs,
+                )
+            except TokenExpired as exc:
+                if self._user_token or "token" in recovered:
+                    raise TokenExpired(
+                        exc.detail,
+                        api_code=exc.api_code,
+                        http_status=exc.http_status,
+                        user_token=self._user_token,
+                    ) from None
+                recovered.add("token")
+                _log.info("token expired or rejected; getting a new anonymous token")
+                self._renew_token()
+            except SessionNotFound:
+                if session_id is None or "session" in recovered:
+                    raise
+                recovered.add("session")
+                session_id = self._replace_session(session_id).id
+            except RateLimited as exc:
+                if "rate" in recovered:
+                    raise
+                recovered.add("rate")
+                _log.info("rate limited; waiting %.0f s before one retry", exc.retry_after)
+                self._sleep(exc.retry_after)
+            except OutOfCredits as exc:
+                raise self._with_claim_link(exc, session_id) from None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(self, language: str = "en") -> Session:
+        """A new editing session (``language`` is the reply language, "en" or "zh")."""
+        data = self._call(
+            "POST",
+            lambda _: f"/api/tasks/me/with-session/{_APP}",
+            json={"task_name": "project", "language": language},
+            during="session",
+        )
+        session = _session_from(data, language)
+        self._sessions[session.id] = session
+        self._user_id = session.user_id or self._user_id
+        return session
+
+    def resolve_session(self, session: SessionRef) -> str:
+        """The current id of a session, following replacements after a 1002."""
+        current = session.id if isinstance(session, Session) else str(session)
+        seen: set[str] = set()
+        while current in self._aliases and current not in seen:
+            seen.add(current)
+            current = self._aliases[current]
+        return current
+
+    def _replace_session(self, old_id: str) -> Session:
+        session = self._sessions.get(old_id) or Session(id=old_id)
+        fresh = self.create_session(session.language)
+        self._sessions.pop(fresh.id, None)
+        session.previous_ids.append(old_id)
+        session.id, session.task_id = fresh.id, fresh.task_id
+        session.user_id = fresh.user_id or session.user_id
+        self._sessions[session.id] = session
+        self._aliases[old_id] = session.id
+        _log.info("session %s was lost on the server; continuing in %s", old_id, session.id)
+        if self._on_session_replaced is not None:
+            self._on_session_replaced(session)
+        return session
+
+    # -- chat ------------------------------------------------------------------------------
+
+    def stream_chat(
+        self,
+        session_id: SessionRef,
+        text: str,
+        *,
+        on_still_working: Callable[[], None] | None = None,
+        raise_on_error: bool = True,
+        snapshot: bool = True,
+    ) -> Iterator[ChatEvent]:
+        """Send one instruction and yield what the assistant does, as it happens.
+
+        Text events carry only new text. ``on_still_working()`` is called after every
+        ``still_working_interval`` (2 min) without text. An in-stream error is yielded as an
+        "error" event and, once the stream ends, raised (unless ``raise_on_error`` is false).
+        If the stream drops, the state is read and :class:`ConnectionLost` raised with it and
+        what was applied; the instruction is never sent again. With ``snapshot`` the state is
+        read first, so that :meth:`changes` can tell what this turn did.
+        """
+        sid = self.resolve_session(session_id)
+        if snapshot:
+            with contextlib.suppress(JiggleError):
+                self.state(sid)
+            sid = self.resolve_session(sid)
+        self._turn_before[sid] = self._last_state.get(sid)
+
+        def body(current: str | None) -> dict[str, Any]:
+            return {
+                "app_name": _APP,
+                "user_id": "me",
+                "session_id": current,
+                "new_message": {"role": "user", "parts": [{"text": text}]},
+                "streaming": True,
+            }
+
+        response: httpx.Response = self._call(
+            "POST",
+            lambda _: "/run_sse",
+            session=sid,
+            body=body,
+            stream=True,
+            during="chat",
+            headers={"Accept": "text/event-stream", "Cache-Control": "no-store"},
+            timeout=self._stream_timeout,
+        )
+        sid = self.resolve_session(sid)
+        errors: list[JiggleError] = []
+        try:
+            for event in self._events(response, sid, on_still_working):
+                if event.kind == "error" and event.error is not None:
+                    errors.append(event.error)
+                yield event
+        finally:
+            response.close()
+        if errors and raise_on_error:
+            first = errors[0]
+            if isinstance(first, OutOfCredits):
+                first = self._with_claim_link(first, sid)
+            raise first
+
+    def _events(
+        self,
+        response: httpx.Response,
+        session_id: str,
+        on_still_working: Callable[[], None] | None,
+    ) -> Iterator[ChatEvent]:
+        splitter, decoder, interpreter = _LineSplitter(), SSEDecoder(), ChatInterpreter()
+        last_text = self._clock()
+
+        def interpret(message: SSEMessage) -> Iterator[ChatEvent]:
+            nonlocal last_text
+            for event in interpreter.feed(message):
+                if event.kind == "text" and event.text:
+                    last_text = self._clock()
+                elif (
+                    on_still_working is not None
+                    and self._clock() - last_text >= self._still_working_interval
+                ):
+                    last_text = self._clock()
+                    on_still_working()
+                yield event
+
+        try:
+            for chunk in response.iter_text():
+                for line in splitter.feed(chunk):
+                    message = decoder.decode(line)
+                    if message is not None:
+                        yield from interpret(message)
+        except httpx.HTTPError as exc:
+            mapped = map_transport_error(exc, origin=self._transport.origin, during="chat")
+            detail = (
+                "no data within the read timeout" if isinstance(mapped, RequestTimeout) else None
+            )
+            raise self._lost(session_id, detail or mapped.detail) from None
+        for line in splitter.flush():
+            message = decoder.decode(line)
+            if message is not None:
+                yield from interpret(message)
+        pending = decoder.pending()
+        if pending is not None:
+            # Closed without the blank line that ends a frame: complete JSON is kept, a
+            # half-sent frame means the stream was cut.
+            try:
+                json.loads(pending.data)
+            except ValueError:
+                raise self._lost(session_id, "the stream ended in the middle of a frame") from None
+            yield from interpret(pending)
+
+    def _lost(self, session_id: str, detail: str | None) -> ConnectionLost:
+        before = self._turn_before.get(session_id)
+        try:
+            state: SessionState | None = self.state(session_id)
+        except JiggleError:
+            state = None
+        changes: tuple[TimelineChange, ...] = ()
+        if state is not None and before is not None:
+            changes = tuple(state.timeline.changes_since(before.timeline))
+        _log.warning("chat stream for %s dropped: %s", session_id, detail)
+        compared = state is not None and before is not None
+        return ConnectionLost(
+            detail, state=state, changes=changes, during="chat", compared=compared
+        )
+
+    def changes(self, session_id: SessionRef) -> TurnChanges:
+        """The state now and what the last chat turn changed (for turns that said nothing)."""
+        sid = self.resolve_session(session_id)
+        before = self._turn_before.get(sid)
+        state = self.state(sid)
+        changes = state.timeline.changes_since(before.timeline) if before is not None else []
+        return TurnChanges(state=state, changes=tuple(changes))
+
+    # -- upload, credits, state -------------------------------------------------------------
+
+    def upload(
+        self,
+        session_id: SessionRef,
+        files: Sequence[str | os.PathLike[str]],
+        progress: UploadProgress | None = None,
+    ) -> list[MediaInfo]:
+        """Send photos (paths, checked first by content and size) and URLs to a session.
+
+        Local files go in one streamed multipart request (memory does not grow with their
+        size), then URLs as JSON; the result lists the files' media in that order.
+        """
+        if isinstance(files, str | os.PathLike):
+            files = [files]
+        paths, urls = split_inputs(files)
+        checked = [validate(path) for path in paths]  # every file, before anything is sent
+        media: list[MediaInfo] = []
+        path_fn = lambda sid: f"/api/upload-video/{_APP}/me/{sid}"  # noqa: E731
+        if checked:
+            total = sum(item.size for item in checked)
+            sent = 0
+
+            def on_read(count: int) -> None:
+                nonlocal sent
+                sent = max(0, min(total, sent + count))
+                if progress is not None:
+                    progress(sent, total)
+
+            with contextlib.ExitStack() as stack:
+                parts = [
+                    (
+                        "files",
+                        (
+                            item.path.name,
+                            ProgressReader(stack.enter_context(item.path.open("rb")), on_read),
+                            item.mime,
+                        ),
+                    )
+                    for item in checked
+                ]
+                data = self._call(
+                    "POST",
+                    path_fn,
+                    session=session_id,
+                    files=parts,
+                    timeout=UPLOAD_TIMEOUT,
+                    during="upload",
+                )
+            media.extend(_media_from(data))
+        if urls:
+            data = self._call(
+                "POST", path_fn, session=session_id, json={"urls": urls}, during="upload"
+            )
+            media.extend(_media_from(data))
+        return media
+
+    def credits(self) -> Credits:
+        """The credit balance."""
+        data = self._call(
+            "GET", lambda _: "/api/credits/balance/simple", idempotent=True, during="credits"
+        )
+        return Credits.from_api(data if isinstance(data, Mapping) else {})
+
+    def state(self, session_id: SessionRef) -> SessionState:
+        """The session's latest state: draft, timeline, media and canvas."""
+        holder: dict[str, str] = {}
+
+        def path(sid: str | None) -> str:
+            holder["sid"] = str(sid)
+            return f"/api/state/{_APP}/me/{sid}/latest"
+
+        data = self._call("GET", path, session=session_id, idempotent=True, during="state")
+        sid = holder["sid"]
+        state = SessionState.from_api(data if isinstance(data, Mapping) else {}, sid)
+        self._last_state[sid] = state
+        return state
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export(
+        self,
+        session_id: SessionRef,
+        *,
+        draft: Mapping[str, Any] | None = None,
+        progress: RenderProgress | None = None,
+    ) -> RenderJob:
+        """Submit a render of the session's draft (read now unless given); returns the job.
+
+        The job is written to the JobStore before it is submitted, so that it can be resumed
+        after Ctrl-C or a crash; it leaves the store once downloaded, failed or cancelled.
+        """
+        sid = self.resolve_session(session_id)
+        if draft is None:
+            state = self.state(sid)
+            sid = self.resolve_session(sid)
+            draft = state.draft
+        job = RenderJob(id=f"render_{int(time.time() * 1000)}", session_id=sid)
+        self.jobs.add(job)
+
+        def body(current: str | None) -> dict[str, Any]:
+            job.session_id = str(current)
+            return {
+                "id": job.id,
+                "sessionId": current,
+                "draft": dict(draft or {}),
+                "output": {"format": "mp4", "quality": "high"},
+            }
+
+        try:
+            data = self._call(
+                "POST",
+                lambda _: "/api/render/proxy/lambda",
+                session=sid,
+                body=body,
+                during="export",
+            )
+        except TransportError as exc:
+            if isinstance(exc, ConnectionLost | RequestTimeout):
+                # The server may have accepted it: keep the id so it can be resumed.
+                raise ConnectionLost(exc.detail, during="export", render_id=job.id) from None
+            self.jobs.remove(job.id)
+            raise
+        except JiggleError:
+            self.jobs.remove(job.id)
+            raise
+        submitted_id = job.id
+        job.update_from_api(data if isinstance(data, Mapping) else {})
+        self.jobs.add(job, replaces=submitted_id)
+        if progress is not None:
+            progress(job)
+        return job
+
+    def poll(self, job: RenderJob) -> RenderJob:
+        """Check the render once; ``job`` is updated in place and returned."""
+        data = self._call(
+            "GET",
+            lambda _: f"/api/render/proxy/lambda/{job.id}",
+            idempotent=True,
+            during="poll",
+        )
+        job.update_from_api(data if isinstance(data, Mapping) else {})
+        if job.status == "completed" and self.jobs.get(job.id) is not None:
+            self.jobs.update(job)  # remember the output URL for a later resume
+        return job
+
+    def wait(self, job: RenderJob, progress: RenderProgress | None = None) -> RenderJob:
+        """Poll until the render completes; raises RenderFailed, or Cancelled on Ctrl-C.
+
+        The first check comes after ``first_poll_delay``, later ones every ``poll_interval``.
+        """
+        delay = min(self.first_poll_delay, self.poll_interval)
+        try:
+            while job.status != "completed":
+                if job.status == "failed":
+                    self.jobs.remove(job.id)
+                    raise RenderFailed(
+                        job.reason or "no reason given",
+                        reason=job.reason or "no reason given",
+                        render_id=job.id,
+                    )
+                if job.status == "cancelled":
+                    self.jobs.remove(job.id)
+                    raise Cancelled()
+                self._sleep(delay)
+                delay = self.poll_interval
+                self.poll(job)
+                if progress is not None:
+                    progress(job)
+        except KeyboardInterrupt:
+            raise Cancelled(render_id=job.id) from None
+        return job
+
+    def download(
+        self,
+        job: RenderJob,
+        dest: str | os.PathLike[str],
+        progress: DownloadProgress | None = None,
+    ) -> Path:
+        """Fetch the finished video to ``dest`` (a file, or a directory for ``<id>.mp4``).
+
+        A CDN URL is fetched without the Authorization header; without one, the API's
+        download endpoint is used. Interrupted downloads resume with Range. The job leaves the
+        JobStore once the file is complete.
+        """
+        target = Path(dest)
+        if target.is_dir():
+            target = target / f"{job.id}.mp4"
+        if job.status != "completed" or not job.output_url:
+            self.poll(job)
+        url = job.output_url or f"{self.base_url}/api/render/proxy/{job.id}/download"
+        headers: dict[str, str] = {}
+        if self._transport.same_origin(url):
+            headers["Authorization"] = f"Bearer {self._bearer()}"
+        try:
+            path = download_file(
+                self._transport.downloads,
+                url,
+                target,
+                render_id=job.id,
+                headers=headers,
+                expected_size=job.output_size,
+                progress=progress,
+                sleep=self._sleep,
+            )
+        except KeyboardInterrupt:
+            raise Cancelled(render_id=job.id) from None
+        self.jobs.remove(job.id)
+        return path
+
+    def cancel(self, job: RenderJob) -> RenderJob:
+        """Ask the server to stop the render; the job leaves the JobStore."""
+        data = self._call(
+            "POST", lambda _: f"/api/render/proxy/lambda/{job.id}/cancel", during="cancel"
+        )
+        job.update_from_api(data if isinstance(data, Mapping) else {})
+        job.status = "cancelled"
+        self.jobs.remove(job.id)
+        return job
+
+    def resume(self, render_id: str) -> RenderJob:
+        """A render from the JobStore (or by id alone), checked once on the server."""
+        job = self.jobs.get(render_id) or RenderJob(id=render_id, session_id="")
+        return self.poll(job)
+
+    # -- out of credits --------------------------------------------------------------------
+
+    def _with_claim_link(self, exc: OutOfCredits, session_id: str | None) -> OutOfCredits:
+        """Attach where an anonymous user gets more credits: a claim link, else register."""
+        if exc.register_url or not self.anonymous:
+            return exc
+        url: str | None = None
+        session = self._sessions.get(session_id or "")
+        try:
+            data = self._transport.send(
+                "POST",
+                "/api/auth/claim-token",
+                headers={"Authorization": f"Bearer {self._bearer()}"},
+                json={"task_id": session.task_id if session else None, "session_id": session_id},
+                during="claim",
+            )
+            claim = data.get("claim_token") if isinstance(data, Mapping) else None
+            if isinstance(claim, str) and claim:
+                url = CLAIM_URL.format(claim_token=claim)
+        except JiggleError as claim_error:
+            _log.debug("no claim link (%s); using the registration link", claim_error.code)
+        if url is None and self._user_id:
+            url = REGISTER_URL.format(user_id=self._user_id)
+        return OutOfCredits(
+            exc.detail, api_code=exc.api_code, http_status=exc.http_status, register_url=url
+        )
+
+
+def _session_from(data: Any, language: str) -> Session:
+    raw: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    session_id = raw.get("session_id") or raw.get("sessionId")
+    if not session_id:
+        raise ServerError("the new session has no session_id")
+    task_id = raw.get("task_id") or raw.get("taskId")
+    user_id = raw.get("user_id")
+    return Session(
+        id=str(session_id),
+        task_id=str(task_id) if task_id else None,
+        language=language,
+        user_id=str(user_id) if user_id else None,
+    )
+
+
+def _media_from(data: Any) -> list[MediaInfo]:
+    raw: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    items = raw.get("files") or raw.get("uploaded_files") or []
+    return [MediaInfo.from_api(item) for item in items if isinstance(item, Mapping)]

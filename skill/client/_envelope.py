@@ -1,0 +1,104 @@
+"""Reading a response body: the envelope variants of nemo-api.md, and its errors as exceptions.
+
+Canonical ``{"code": 0, "message": "success", "data": {...}}``; tolerated ``msg`` for
+``message``, ``{"success": bool, "data": ..., "error": {...} | "..."}``, and bodies with no
+envelope at all (a render poll's top-level ``status``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from skill.errors import JiggleError, RateLimited, ServerError, error_for_api_code
+
+__all__ = ["error_from_response", "unwrap"]
+
+_MAX_DETAIL = 200
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to the contract's 30 s
+
+
+def _as_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _message(payload: Mapping[str, Any]) -> str | None:
+    for key in ("message", "msg", "detail", "error_message", "errorMessage"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value[:_MAX_DETAIL]
+    error = payload.get("error")
+    if isinstance(error, str) and error:
+        return error[:_MAX_DETAIL]
+    if isinstance(error, Mapping):
+        return _message(error)
+    return None
+
+
+def _error(
+    api_code: int | None, status: int, detail: str | None, retry_after: str | None
+) -> JiggleError:
+    details: dict[str, Any] = {}
+    if status == 429 or api_code == 429:
+        seconds = _parse_retry_after(retry_after)
+        return RateLimited(
+            detail, api_code=api_code, http_status=status, retry_after=seconds or 30.0
+        )
+    if detail and detail.lower() in ("success", "ok"):
+        detail = None
+    return error_for_api_code(api_code, status, detail, **details)
+
+
+def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
+    """The ``data`` of a successful response; raises the typed error of a failed one."""
+    try:
+        payload: Any = json.loads(body) if body.strip() else None
+    except ValueError:
+        payload = None
+        if status < 400:
+            raise ServerError(
+                "the service answered with something that is not JSON", http_status=status
+            ) from None
+    if isinstance(payload, Mapping):
+        if "code" in payload and _as_code(payload.get("code")) is not None:
+            code = _as_code(payload.get("code"))
+            if code == 0 and status < 400:
+                return payload.get("data")
+            if code != 0:
+                raise _error(code, status, _message(payload), retry_after)
+        elif isinstance(payload.get("success"), bool):
+            if payload["success"] and status < 400:
+                return payload.get("data")
+            error = payload.get("error")
+            code = _as_code(error.get("code")) if isinstance(error, Mapping) else None
+            raise _error(code, status, _message(payload), retry_after)
+        if status < 400:
+            return payload  # no envelope: the body is the data
+        raise _error(None, status, _message(payload), retry_after)
+    if status < 400:
+        return payload
+    raise _error(None, status, None, retry_after)
+
+
+def error_from_response(status: int, body: bytes, retry_after: str | None = None) -> JiggleError:
+    """The typed error of a response known to have failed (a non-2xx status)."""
+    try:
+        unwrap(status, body, retry_after=retry_after)
+    except JiggleError as exc:
+        return exc
+    return _error(None, status, None, retry_after)

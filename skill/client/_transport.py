@@ -1,0 +1,152 @@
+"""The one place that speaks HTTP: httpx clients, timeouts, and httpx's errors mapped at the edge.
+
+Nothing outside ``skill.client`` sees an httpx type: every ``httpx.HTTPError`` becomes a
+``skill.errors.TransportError`` here, raised ``from None`` so that no request (and no header)
+rides along in a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from skill.client._envelope import unwrap
+from skill.errors import (
+    BackendUnreachable,
+    ConnectionLost,
+    InputError,
+    JiggleError,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+)
+
+__all__ = ["Transport", "map_transport_error"]
+
+_log = logging.getLogger("skill.client")
+
+# Short connect everywhere; reads sized per call (the chat stream gets its own, see NemoClient).
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=120.0, pool=10.0)
+_RETRIED_STATUSES = (500, 502, 503, 504)
+_GET_ATTEMPTS = 3
+_BACKOFF_S = 0.5
+
+
+def map_transport_error(exc: httpx.HTTPError, *, origin: str, during: str | None) -> JiggleError:
+    """The jiggle error for an httpx failure; the message names the origin, never a header."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        return BackendUnreachable(origin=origin)
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(during=during)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return InputError(f"not a usable address: {origin}")
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return ConnectionLost(type(exc).__name__, during=during)
+    return TransportError(type(exc).__name__, during=during)
+
+
+class Transport:
+    """An httpx client bound to the API origin, with the attribution headers on every request.
+
+    ``send`` returns the unwrapped ``data`` (or the open response of a stream) and raises typed
+    errors. Idempotent requests (GETs) are retried with backoff on transport errors and 5xx;
+    anything else only when the connection was never made, so nothing is applied twice.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.origin = str(httpx.URL(self.base_url).copy_with(path="/", query=None)).rstrip("/")
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=dict(headers),
+            timeout=DEFAULT_TIMEOUT,
+            follow_redirects=False,
+        )
+        # Downloads go to a CDN origin: a client that never carries the API's Authorization.
+        self.downloads = httpx.Client(
+            headers={**headers, "Accept-Encoding": "identity"},
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+        self.downloads.close()
+
+    def same_origin(self, url: str) -> bool:
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            return False
+        own = httpx.URL(self.base_url)
+        return (target.scheme, target.host, target.port) == (own.scheme, own.host, own.port)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+        stream: bool = False,
+        during: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        attempts = _GET_ATTEMPTS if idempotent else 2  # a POST is retried only if never sent
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._send_once(method, path, headers, stream=stream, **kwargs)
+            except httpx.HTTPError as exc:
+                mapped = map_transport_error(exc, origin=self.origin, during=during)
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt < attempts and (idempotent or never_sent):
+                    _log.debug("%s %s failed (%s); retrying", method, path, type(exc).__name__)
+                    self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
+                    continue
+                raise mapped from None
+            except ServerError as exc:
+                if idempotent and attempt < attempts and exc.http_status in _RETRIED_STATUSES:
+                    _log.debug("%s %s answered %s; retrying", method, path, exc.http_status)
+                    self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        *,
+        stream: bool,
+        **kwargs: Any,
+    ) -> Any:
+        started = time.perf_counter()
+        request = self._http.build_request(method, path, headers=headers, **kwargs)
+        response = self._http.send(request, stream=stream)
+        if stream and response.status_code == 200 and _is_event_stream(response):
+            _log.debug("%s %s -> 200 (stream)", method, path)
+            return response
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        elapsed = (time.perf_counter() - started) * 1000
+        _log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed)
+        return unwrap(response.status_code, body, retry_after=response.headers.get("retry-after"))
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return "text/event-stream" in response.headers.get("content-type", "")

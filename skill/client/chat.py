@@ -1,0 +1,154 @@
+"""The chat stream's frames, turned into :class:`ChatEvent` s.
+
+Accepts what nemo-api.md §3 documents: ADK events (camelCase or snake_case keys), the
+simplified ``{"type": ...}`` frames, heartbeats in every form (an SSE comment, an empty
+``data:``, ``event: heartbeat``, ``{"type":"heartbeat"}``) and in-stream errors
+(``{"error": ...}``, ``errorCode``/``errorMessage``). ADK streams text twice, as ``partial``
+deltas and then once more in full; :class:`ChatInterpreter` yields each piece of text once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from skill.client._sse import SSEMessage
+from skill.client.models import ChatEvent
+from skill.errors import JiggleError, StreamError, error_for_api_code
+
+__all__ = ["ChatInterpreter"]
+
+_log = logging.getLogger("skill.client")
+_HEARTBEAT = ChatEvent(kind="heartbeat")
+
+
+def _get(mapping: Mapping[str, Any], camel: str, snake: str) -> Any:
+    value = mapping.get(camel)
+    return value if value is not None else mapping.get(snake)
+
+
+class ChatInterpreter:
+    """Feed it SSE messages in order; it returns the chat events each one carries."""
+
+    def __init__(self) -> None:
+        self._partial_text = ""
+        self.malformed_frames = 0
+
+    def feed(self, message: SSEMessage) -> list[ChatEvent]:
+        if message.comment or message.event == "heartbeat" or not message.data.strip():
+            return [_HEARTBEAT]
+        try:
+            frame = json.loads(message.data)
+        except ValueError:
+            # One bad frame must not end the turn; it is logged (without its content) and skipped.
+            self.malformed_frames += 1
+            _log.warning("skipped a malformed chat frame (%d bytes)", len(message.data))
+            return []
+        if not isinstance(frame, Mapping):
+            return []
+        if message.event == "error":
+            return [self._error(frame)]
+        return self._interpret(frame)
+
+    def _interpret(self, frame: Mapping[str, Any]) -> list[ChatEvent]:
+        kind = frame.get("type")
+        if kind == "heartbeat":
+            return [_HEARTBEAT]
+        if kind == "error" or _is_error(frame):
+            return [self._error(frame)]
+        if kind == "text":
+            content = frame.get("content", frame.get("text"))
+            return self._text(str(content or ""), partial=bool(frame.get("partial")), final=False)
+        if kind == "tool_call":
+            return [_tool("tool_call", frame, frame.get("args") or frame.get("arguments"))]
+        if kind == "tool_result":
+            result = frame.get("result", frame.get("response", frame.get("content")))
+            return [_tool("tool_result", frame, result)]
+        content = frame.get("content")
+        if isinstance(content, Mapping):
+            return self._adk(frame, content)
+        return []
+
+    def _adk(self, frame: Mapping[str, Any], content: Mapping[str, Any]) -> list[ChatEvent]:
+        partial = bool(frame.get("partial"))
+        final = bool(_get(frame, "turnComplete", "turn_complete"))
+        events: list[ChatEvent] = []
+        texts: list[str] = []
+        parts = content.get("parts")
+        for part in parts if isinstance(parts, list) else []:
+            if not isinstance(part, Mapping) or part.get("thought"):
+                continue  # thoughts are the model's scratchpad, never shown
+            if isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            call = _get(part, "functionCall", "function_call")
+            if isinstance(call, Mapping):
+                events.append(_tool("tool_call", call, call.get("args")))
+            response = _get(part, "functionResponse", "function_response")
+            if isinstance(response, Mapping):
+                events.append(_tool("tool_result", response, response.get("response")))
+        if texts:
+            events[:0] = self._text("".join(texts), partial=partial, final=final)
+        elif final:
+            events.append(ChatEvent(kind="text", text="", final=True))
+        return events
+
+    def _text(self, text: str, *, partial: bool, final: bool) -> list[ChatEvent]:
+        if partial:
+            self._partial_text += text
+            return [ChatEvent(kind="text", text=text)] if text else []
+        shown, self._partial_text = self._partial_text, ""
+        if shown:
+            # The full text after its deltas: show only what the deltas did not.
+            if text.strip() == shown.strip():
+                text = ""
+            elif text.startswith(shown):
+                text = text[len(shown) :]
+        if not text and not final:
+            return []
+        return [ChatEvent(kind="text", text=text, final=final)]
+
+    def _error(self, frame: Mapping[str, Any]) -> ChatEvent:
+        raw = frame.get("error")
+        code: Any = _get(frame, "errorCode", "error_code")
+        message: Any = _get(frame, "errorMessage", "error_message")
+        if isinstance(raw, Mapping):
+            code = code or raw.get("code")
+            message = message or raw.get("message") or raw.get("msg")
+        elif isinstance(raw, str):
+            message = message or raw
+        message = str(message or frame.get("message") or frame.get("content") or code or "")
+        error = _typed_error(code, message)
+        return ChatEvent(kind="error", text=error.human("en"), error=error)
+
+
+def _is_error(frame: Mapping[str, Any]) -> bool:
+    if frame.get("error"):
+        return True
+    return bool(
+        _get(frame, "errorCode", "error_code") or _get(frame, "errorMessage", "error_message")
+    )
+
+
+def _typed_error(code: Any, message: str) -> JiggleError:
+    """A known business code (1001, 2001…) becomes its own class; anything else StreamError."""
+    number: int | None = None
+    if isinstance(code, int) and not isinstance(code, bool):
+        number = code
+    elif isinstance(code, str) and code.isdigit():
+        number = int(code)
+    if number in (1001, 1002, 2001, 4001, 4002):
+        return error_for_api_code(number, None, message or None)
+    return StreamError(message or "unknown error", api_code=number, error_code=code)
+
+
+def _tool(kind: str, source: Mapping[str, Any], payload: Any) -> ChatEvent:
+    args = payload if isinstance(payload, Mapping) else ({"value": payload} if payload else {})
+    tool_id = source.get("id") or source.get("call_id")
+    return ChatEvent(
+        kind="tool_call" if kind == "tool_call" else "tool_result",
+        tool_name=str(source.get("name") or source.get("tool") or ""),
+        tool_id=str(tool_id) if tool_id else None,
+        tool_args=args,
+    )

@@ -1,0 +1,139 @@
+"""Checking files before they are sent, and streaming them with progress.
+
+A file's type is read from its first bytes (the ``filetype`` package's signatures), never from
+its name: ``cat.jpg`` that is really a PDF is refused before a byte leaves the machine, and a
+PNG named ``cat.jpg`` is fine. The size limit is the service's (200 MB per file).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import filetype
+
+from skill.errors import MAX_UPLOAD_MB, FileNotFound, FileTooLarge, InputError, UnsupportedFile
+
+__all__ = ["MAX_UPLOAD_BYTES", "LocalFile", "ProgressReader", "is_url", "split_inputs", "validate"]
+
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+_HEAD_BYTES = 8192
+
+# What the service accepts (nemo-api.md §4), keyed by what the signature says, with the MIME
+# type sent for it. A few signatures name a close cousin of an accepted format.
+_ACCEPTED: dict[str, tuple[str, str]] = {
+    "jpg": ("jpg", "image/jpeg"),
+    "png": ("png", "image/png"),
+    "apng": ("png", "image/png"),
+    "gif": ("gif", "image/gif"),
+    "webp": ("webp", "image/webp"),
+    "heic": ("heic", "image/heic"),
+    "mp4": ("mp4", "video/mp4"),
+    "m4v": ("mp4", "video/mp4"),
+    "mov": ("mov", "video/quicktime"),
+    "avi": ("avi", "video/x-msvideo"),
+    "webm": ("webm", "video/webm"),
+    "mkv": ("mkv", "video/x-matroska"),
+    "mp3": ("mp3", "audio/mpeg"),
+    "wav": ("wav", "audio/wav"),
+    "m4a": ("m4a", "audio/mp4"),
+    "aac": ("aac", "audio/aac"),
+}
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A checked file: where it is, how big, and what it really is."""
+
+    path: Path
+    size: int
+    kind: str
+    mime: str
+
+    @property
+    def file_type(self) -> str:
+        return self.mime.split("/", 1)[0]
+
+
+def is_url(item: str | os.PathLike[str]) -> bool:
+    text = str(item)
+    return text.startswith(("http://", "https://"))
+
+
+def split_inputs(items: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
+    """Local paths and URLs, each in the order given."""
+    paths = [Path(item) for item in items if not is_url(item)]
+    urls = [str(item) for item in items if is_url(item)]
+    return paths, urls
+
+
+def _size_text(size: int) -> str:
+    return f" ({size / 1024 / 1024:.0f} MB)"
+
+
+def validate(path: Path) -> LocalFile:
+    """The file, checked: it exists, is at most 200 MB, and its bytes say an accepted type."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise FileNotFound(path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise FileNotFound(path=str(path))
+    if stat.st_size > MAX_UPLOAD_BYTES:
+        raise FileTooLarge(path=str(path), size=_size_text(stat.st_size))
+    if stat.st_size == 0:
+        raise UnsupportedFile(path=str(path), kind=" (the file is empty)")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
+    guess = filetype.guess(head)
+    accepted = _ACCEPTED.get(guess.extension) if guess is not None else None
+    if accepted is None:
+        seen = f" (its content looks like {guess.extension})" if guess is not None else ""
+        raise UnsupportedFile(path=str(path), kind=seen)
+    kind, mime = accepted
+    return LocalFile(path=path, size=stat.st_size, kind=kind, mime=mime)
+
+
+class ProgressReader:
+    """A binary file that reports every read to ``on_read(byte_count)``.
+
+    httpx's multipart encoder reads file parts in 64 KiB chunks, so wrapping the file keeps the
+    upload streaming (memory does not grow with the file) while counting what was sent. A seek
+    to the start (httpx rewinds before a retry) reports a negative count to undo the progress.
+    """
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._on_read = on_read
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._position += len(chunk)
+        if chunk:
+            self._on_read(len(chunk))
+        return chunk
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        position = self._raw.seek(offset, whence)
+        if position < self._position:
+            self._on_read(position - self._position)
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        self._raw.close()
