@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from skill.host import SkillHost
 
     language = getattr(args, "lang", None)
+    json_lines = bool(getattr(args, "json", False))
     with SkillHost(backend=args.backend, language=language) as host:
-        if is_interactive_terminal():
+        if is_interactive_terminal() and not json_lines:
             repl = Repl.terminal(host, language=language)
         else:
             repl = Repl.plain(
@@ -56,5 +57,6 @@ def run(args: argparse.Namespace) -> int:
                 stdin=sys.stdin,
                 stdout=sys.stdout,
                 interactive=sys.stdin.isatty(),
+                json_lines=json_lines,
             )
         return repl.run()

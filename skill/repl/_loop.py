@@ -28,7 +28,7 @@ from skill.repl._completion import ReplCompleter
 from skill.repl._line import COMMANDS, Command, Message, parse_line
 from skill.repl._screen import STYLE, PlainScreen, Screen, TerminalScreen
 from skill.repl._strings import examples, ui
-from skill.repl._view import ReplyLike, ReplyView
+from skill.repl._view import JsonLinesView, ReplyLike, ReplyView, View
 from skill.replies import Reply, ReplyKind, language_of, say
 
 __all__ = ["ChatHost", "Repl", "history_path"]
@@ -104,13 +104,17 @@ class Repl:
         read_line: Callable[[str], str],
         watch_keys: Callable[[Interrupter], contextlib.AbstractContextManager[object]],
         language: str | None = None,
+        json_lines: bool = False,
     ) -> None:
         self._host = host
         self._screen = screen
         self._read_line = read_line
         self._watch_keys = watch_keys
         self._language = language_of(language) if language else _default_language()
-        self._view = ReplyView(screen, lambda: self._language)
+        self._json_lines = json_lines
+        self._view: View = (
+            JsonLinesView(screen) if json_lines else ReplyView(screen, lambda: self._language)
+        )
         self._interrupter = Interrupter()
 
     # Construction ------------------------------------------------------------------------
@@ -166,14 +170,19 @@ class Repl:
         stdin: TextIO,
         stdout: TextIO,
         interactive: bool = False,
+        json_lines: bool = False,
     ) -> Repl:
-        """A chat on plain text streams: one line in, plain lines out, no escape sequences."""
+        """A chat on plain text streams: one line in, plain lines out, no escape sequences.
+
+        ``json_lines``: one JSON object per line instead of words (``jiggle chat --json``).
+        """
         return cls(
             host,
             screen=PlainScreen(stdout),
-            read_line=_PlainLines(stdin, stdout, interactive),
+            read_line=_PlainLines(stdin, stdout, interactive and not json_lines),
             watch_keys=lambda interrupter: contextlib.nullcontext(),
             language=language,
+            json_lines=json_lines,
         )
 
     # State -------------------------------------------------------------------------------
@@ -218,10 +227,13 @@ class Repl:
                     break
         finally:
             self._interrupter.restore()
-        self._view.line(ui(self._language, "goodbye"), "class:hint")
+        if not self._json_lines:
+            self._view.line(ui(self._language, "goodbye"), "class:hint")
         return 0
 
     def _banner(self) -> None:
+        if self._json_lines:
+            return  # a script reading events has no use for a welcome
         lang = self._language
         self._view.line(ui(lang, "banner"), "class:banner")
         for example in examples(lang):

@@ -7,13 +7,14 @@ whatever comes next first ends the open line, so nothing is written over.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol
 
 from skill.repl._screen import Screen
 from skill.repl._strings import ui
 
-__all__ = ["ReplyLike", "ReplyView", "format_amount", "progress_bar"]
+__all__ = ["JsonLinesView", "ReplyLike", "ReplyView", "View", "format_amount", "progress_bar"]
 
 _BAR_WIDTH = 24
 # A plain screen prints a progress line when the fraction crosses one of these.
@@ -33,6 +34,16 @@ class ReplyLike(Protocol):
 
     @property
     def data(self) -> Mapping[str, Any]: ...
+
+
+class View(Protocol):
+    """What the REPL writes through: replies, its own lines, and the end of an open line."""
+
+    def show(self, reply: ReplyLike) -> None: ...
+
+    def line(self, text: str, style: str = "") -> None: ...
+
+    def close_line(self) -> None: ...
 
 
 def progress_bar(fraction: float, width: int = _BAR_WIDTH) -> str:
@@ -153,3 +164,30 @@ class ReplyView:
             self._plain_step = step
             shown = format_amount(done, phase) if fraction is None else f"{fraction:.0%}"
             self._screen.write(f"{label} {shown}\n")
+
+
+class JsonLinesView:
+    """``--json``: every reply, and every line of the REPL's own, as one JSON object a line.
+
+    The same events as the other commands' ``--json`` (``Reply.to_json``); the REPL's own
+    lines are ``status`` events, or ``error`` ones for what went wrong.
+    """
+
+    def __init__(self, screen: Screen) -> None:
+        self._screen = screen
+        self._events = {"class:error": "error", "class:status": "status", "class:hint": "status"}
+
+    def line(self, text: str, style: str = "") -> None:
+        event = {"event": self._events.get(style, "text"), "text": text}
+        self._screen.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+
+    def close_line(self) -> None:
+        """Nothing is ever left open: each event is a whole line."""
+
+    def show(self, reply: ReplyLike) -> None:
+        event: dict[str, Any] = {"event": str(reply.kind)}
+        if reply.text:
+            event["text"] = reply.text
+        for key, value in reply.data.items():
+            event.setdefault(key, value)
+        self._screen.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
