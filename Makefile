@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck pytest bench clean
+.PHONY: setup test lint typecheck pytest bench demo clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,15 @@ test: lint typecheck pytest
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# make demo: a real photo animated end to end by the embedded local backend, offline.
+DEMO_INSTRUCTION := make this image jiggle and bounce with a subtle looping motion
+demo: setup
+	$(BIN)/python scripts/demo_photo.py out/astronaut.jpg
+	$(BIN)/jiggle animate out/astronaut.jpg "$(DEMO_INSTRUCTION)" --backend local \
+		-o out/demo.mp4 --preview out/demo-preview.png
+	@echo "demo video:   $(CURDIR)/out/demo.mp4"
+	@echo "demo preview: $(CURDIR)/out/demo-preview.png"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
