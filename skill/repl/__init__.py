@@ -10,6 +10,7 @@ behaviour. See ``docs/repl.md``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -34,6 +35,8 @@ __all__ = [
     "tokenize",
 ]
 
+_LOG_FILE = "chat.log"
+
 
 def is_interactive_terminal() -> bool:
     """A real terminal on both ends that can take prompt-toolkit (not ``TERM=dumb``)."""
@@ -41,9 +44,29 @@ def is_interactive_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and term not in ("dumb", "unknown")
 
 
+def _log_to_file() -> None:
+    # A traceback printed over the prompt helps no one: the chat's log goes to a file in the
+    # data dir (tokens masked), where a bug report can quote it.
+    from skill.paths import data_dir
+    from skill.redact import RedactingFilter, install_log_redaction
+
+    path = data_dir() / _LOG_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.getLogger().addHandler(handler)  # warnings and errors: the root's default level
+    install_log_redaction()
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``chat`` subcommand's handler."""
     from skill.host import SkillHost
+
+    _log_to_file()
 
     language = getattr(args, "lang", None)
     json_lines = bool(getattr(args, "json", False))
