@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from skill.local.server import LocalBackend
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +27,26 @@ def _isolated_user_dirs(
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# The local backend, tuned for tests: fast heartbeats, 2-second drafts (short renders).
+LOCAL_BACKEND_TEST_KNOBS: dict[str, Any] = {"heartbeat_interval": 0.05, "default_duration": 2.0}
+
+
+@pytest.fixture
+def local_backend() -> Iterator[LocalBackend]:
+    """A fresh LocalBackend (empty state, no faults) for one test."""
+    from skill.local.server import LocalBackend
+
+    with LocalBackend(**LOCAL_BACKEND_TEST_KNOBS) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def local_backend_module() -> Iterator[LocalBackend]:
+    """One LocalBackend shared by a test module (no token cap); clear faults you inject."""
+    from skill.local.server import LocalBackend
+
+    knobs = {**LOCAL_BACKEND_TEST_KNOBS, "tokens_per_client": None, "tokens_per_ip": None}
+    with LocalBackend(**knobs) as backend:
+        yield backend

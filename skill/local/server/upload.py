@@ -1,0 +1,285 @@
+"""Uploads, streamed to disk: multipart ``files`` parts (python-multipart, chunk by chunk, never
+the whole body in memory) or JSON ``{"urls": [...]}`` with ``file://`` and loopback ``http://``
+URLs only (the local backend never fetches anything from the internet).
+
+The size limit is enforced while the bytes arrive: a part over the limit stops being written,
+its partial file is removed, the rest of the body is read and dropped (so the client reads the
+answer instead of a reset connection), and the request fails with 4002.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import shutil
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from skill.local.server.envelope import ApiFailure
+
+__all__ = ["Received", "receive_multipart", "receive_urls", "safe_filename"]
+
+_CHUNK = 64 * 1024
+# After a part goes over the limit, read at most this much more before giving up on the body.
+_DRAIN_LIMIT = 1024 * 1024 * 1024
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]+@,]", re.UNICODE)
+_MAX_NAME = 120
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+@dataclass
+class Received:
+    """One file written to disk; ``path`` is a temporary file the caller moves or removes."""
+
+    filename: str
+    path: Path
+    size: int
+    sha256: str
+
+
+def safe_filename(raw: str | None, fallback: str = "upload") -> str:
+    """The last path component of ``raw``, with characters that could harm a path replaced."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = _UNSAFE.sub("_", name).lstrip(".")
+    if len(name) > _MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: _MAX_NAME - len(ext) - 1] + dot + ext) if dot else name[:_MAX_NAME]
+    return name or fallback
+
+
+def _too_large(filename: str, limit: int) -> ApiFailure:
+    return ApiFailure(
+        4002,
+        f"{filename} is larger than {limit // (1024 * 1024)} MB, the limit per file. Compress the "
+        "photo or trim the clip, then upload it again.",
+        data={"filename": filename, "max_bytes": limit},
+    )
+
+
+def discard(received: list[Received]) -> None:
+    for item in received:
+        item.path.unlink(missing_ok=True)
+
+
+class _PartWriter:
+    """The callbacks python-multipart calls while it parses; writes each file part to disk."""
+
+    def __init__(self, dest: Path, limit: int) -> None:
+        self.dest = dest
+        self.limit = limit
+        self.done: list[Received] = []
+        self.too_large: str | None = None
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._file: IO[bytes] | None = None
+        self._name = ""
+        self._path: Path | None = None
+        self._size = 0
+        self._hash = hashlib.sha256()
+        self._skipping = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field_data,
+            "on_header_value": self._header_value_data,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+        self._header_field = self._header_value = b""
+
+    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.strip().lower()] = self._header_value.strip()
+        self._header_field = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        field = params.get(b"name", b"").decode("utf-8", "replace")
+        raw_name = params.get(b"filename")
+        self._skipping = self.too_large is not None or (raw_name is None and field != "files")
+        if self._skipping:
+            return
+        self._name = safe_filename(raw_name.decode("utf-8", "replace") if raw_name else None)
+        self._path = self.dest / f".part-{len(self.done)}-{id(self)}"
+        self._file = self._path.open("wb")
+        self._size = 0
+        self._hash = hashlib.sha256()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._skipping or self._file is None:
+            return
+        self._size += end - start
+        if self._size > self.limit:
+            self.too_large = self._name
+            self._abandon()
+            return
+        chunk = data[start:end]
+        self._file.write(chunk)
+        self._hash.update(chunk)
+
+    def _part_end(self) -> None:
+        if self._file is None or self._path is None:
+            return
+        self._file.close()
+        self.done.append(Received(self._name, self._path, self._size, self._hash.hexdigest()))
+        self._file = None
+        self._path = None
+
+    def _abandon(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+        self._file = None
+        self._path = None
+        self._skipping = True
+
+    def close(self) -> None:
+        """Drop whatever is half-written (an interrupted body)."""
+        self._abandon()
+
+
+async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Received]:
+    """Every file part of a ``multipart/form-data`` body, streamed into ``dest``."""
+    _, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise ApiFailure(4000, "The multipart body has no boundary. Send multipart/form-data.")
+    writer = _PartWriter(dest, limit)
+    parser = MultipartParser(boundary, writer.callbacks())  # type: ignore[arg-type]
+    drained = 0
+    try:
+        async for chunk in request.stream():
+            if writer.too_large is not None:
+                drained += len(chunk)
+                if drained > _DRAIN_LIMIT:
+                    break
+                continue
+            parser.write(chunk)
+        if writer.too_large is None:
+            parser.finalize()
+    except ApiFailure:
+        raise
+    except Exception as exc:  # a malformed body: python-multipart says why
+        writer.close()
+        discard(writer.done)
+        raise ApiFailure(4000, f"The multipart body could not be parsed ({exc}).") from None
+    finally:
+        writer.close()
+    if writer.too_large is not None:
+        discard(writer.done)
+        raise _too_large(writer.too_large, limit)
+    return writer.done
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _fetch_http(url: str, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    async with (
+        httpx.AsyncClient(timeout=30.0, follow_redirects=False, trust_env=False) as client,
+        client.stream("GET", url) as response,
+    ):
+        if response.status_code != 200:
+            raise ApiFailure(
+                4000, f"{url} answered HTTP {response.status_code}; check the URL and retry."
+            )
+        async for chunk in response.aiter_bytes(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(name, limit)
+            out.write(chunk)
+            digest.update(chunk)
+    return size, digest.hexdigest()
+
+
+def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
+    if not source.is_file():
+        raise ApiFailure(4000, f"{source} does not exist or is not a file; check the path.")
+    if source.stat().st_size > limit:
+        raise _too_large(name, limit)
+    digest = hashlib.sha256()
+    size = 0
+    with source.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(name, limit)
+            out.write(chunk)
+            digest.update(chunk)
+    return size, digest.hexdigest()
+
+
+async def receive_urls(urls: list[Any], dest: Path, limit: int) -> list[Received]:
+    """Each URL's content copied into ``dest``: ``file://`` paths and loopback ``http://``."""
+    received: list[Received] = []
+    try:
+        for index, url in enumerate(urls):
+            if not isinstance(url, str) or not url:
+                raise ApiFailure(4000, "Each entry of 'urls' must be a non-empty string.")
+            parts = urllib.parse.urlsplit(url)
+            name = safe_filename(urllib.parse.unquote(parts.path))
+            path = dest / f".url-{index}-{id(received)}"
+            with path.open("wb") as out:
+                try:
+                    if parts.scheme == "file":
+                        local = Path(urllib.request.url2pathname(parts.path))
+                        size, digest = _copy_file(local, out, limit, name)
+                    elif parts.scheme == "http" and _is_loopback(parts.hostname):
+                        size, digest = await _fetch_http(url, out, limit, name)
+                    else:
+                        raise ApiFailure(
+                            4000,
+                            f"{url}: the local backend only reads file:// and loopback http:// "
+                            "URLs (it never fetches the internet). Upload the file itself instead.",
+                        )
+                except BaseException:
+                    out.close()
+                    path.unlink(missing_ok=True)
+                    raise
+            received.append(Received(name, path, size, digest))
+    except httpx.HTTPError as exc:
+        discard(received)
+        raise ApiFailure(4000, f"Could not read the URL ({type(exc).__name__}).") from None
+    except BaseException:
+        discard(received)
+        raise
+    return received
+
+
+def move_into(item: Received, folder: Path) -> Path:
+    """Move a received file to its final place, ``folder/filename``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / item.filename
+    shutil.move(str(item.path), target)
+    return target
