@@ -224,7 +224,9 @@ class RenderJob:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> RenderJob:
         job = cls(id=str(record["id"]), session_id=str(record.get("session_id") or ""))
-        return job.update_from_api(record)
+        job.update_from_api(record)
+        job.output_size = _opt_int(record.get("output_size")) or job.output_size
+        return job
 
 
 _STATUS_ALIASES: dict[str, RenderStatus] = {
