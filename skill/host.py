@@ -1,0 +1,971 @@
+"""The skill host: one conversation with a backend, as a stream of :class:`Reply` objects.
+
+The router decides what a message asks for; the host runs those steps with the client and says
+what happened, in the user's language, through the templates in ``skill/templates/``. Every face
+(the REPL, the CLI, the MCP server, Python callers) drives a :class:`SkillHost`.
+
+Each call (``handle``, ``animate``, ``export``...) returns a generator. Its work runs in a worker
+thread that hands replies to the generator through a queue, so that progress from inside a
+blocking upload, render wait or download reaches the user as it happens, and so that "⏳ Still
+working..." can be said after every stretch of silence. When the consumer stops early (Ctrl-C
+closes the generator) the worker is told to stop at its next step; a render already submitted
+keeps running on the backend, its id is in the client's job store, and :meth:`SkillHost.resume`
+picks it up. The host stays usable afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from router import Action, GuiKind, classify, translate_gui
+from skill import paths
+from skill.backends import Connection, connect, job_store, resolve_backend
+from skill.client import NemoClient, RenderJob
+from skill.errors import Cancelled, InputError, JiggleError
+from skill.replies import Reply, ReplyKind, language_of, say
+
+__all__ = ["Replies", "Reply", "ReplyKind", "SkillHost"]
+
+Replies = Generator[Reply, None, None]
+"""What every host call returns: replies as they happen; ``close()`` it to stop early."""
+
+_log = logging.getLogger(__name__)
+
+_STILL_WORKING_AFTER = 120.0  # seconds of silence between "⏳ Still working..." lines
+_TICK = 0.1  # how often the reply pump looks at the clock while the worker is quiet
+_AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac"})
+_REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
+_LAST_SESSION_FILE = "last_session.json"
+
+
+@dataclass
+class _Project:
+    """One backend session: a photo being animated (a batch has one per photo)."""
+
+    session_id: str
+    name: str | None = None  # the photo's file name, for output names and batch tags
+    has_visual: bool = False
+
+
+@dataclass
+class _Outcome:
+    """How one photo of a batch ended."""
+
+    name: str
+    error: JiggleError | None = None
+    path: Path | None = None
+
+
+class _Step:
+    """What a running step can do: tell the user something, and notice it was cancelled."""
+
+    def __init__(self, sink: Callable[[Reply], None], cancel: threading.Event) -> None:
+        self._sink = sink
+        self._cancel = cancel
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` once the consumer has stopped listening."""
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def emit(self, reply: Reply) -> None:
+        self.check()
+        self._sink(reply)
+
+    def tagged(self, name: str) -> _Step:
+        """A step for one photo of a batch: replies carry its name; chat text comes whole."""
+        return _TaggedStep(self, name)
+
+
+class _TaggedStep(_Step):
+    """Interleaved deltas from several photos would be unreadable: buffer each chat message."""
+
+    def __init__(self, parent: _Step, name: str) -> None:
+        super().__init__(parent._sink, parent._cancel)
+        self._name = name
+        self._pieces: list[str] = []
+
+    def emit(self, reply: Reply) -> None:
+        self.check()
+        if reply.kind is ReplyKind.DELTA:
+            self._pieces.append(reply.text)
+            return
+        if reply.kind is ReplyKind.TEXT and reply.data.get("end"):
+            text, self._pieces = "".join(self._pieces), []
+            reply = Reply(ReplyKind.TEXT, text)
+        data = {**reply.data, "file": self._name}
+        text = say_tagged(self._name, reply.text) if reply.text else ""
+        self._sink(Reply(reply.kind, text, data))
+
+
+def say_tagged(name: str, text: str) -> str:
+    return say("en", "batch_item", name=name, text=text)
+
+
+class SkillHost:
+    """A conversation with the NemoVideo cloud or the local backend.
+
+    ``backend`` is ``"cloud"`` (default; ``JIGGLE_BACKEND`` overrides) or ``"local"``;
+    ``language`` fixes the reply language (``"en"``/``"zh"``), else it follows the user.
+    ``base_url`` points at a running backend (for ``local``: one already started, as tests do).
+    """
+
+    def __init__(
+        self,
+        backend: str | None = None,
+        language: str | None = None,
+        *,
+        output_dir: Path | str | None = None,
+        base_url: str | None = None,
+        token: str | None = None,
+        concurrency: int = 2,
+        still_working_after: float = _STILL_WORKING_AFTER,
+        poll_interval: float | None = None,
+        local_data_dir: Path | None = None,
+    ) -> None:
+        self._backend_name = resolve_backend(backend)
+        self._fixed_language = language_of(language) if language else None
+        self._language = self._fixed_language or "en"
+        self._output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self._base_url = base_url
+        self._token = token
+        self._concurrency = max(1, concurrency)
+        self._still_working_after = still_working_after
+        self._poll_interval = poll_interval
+        self._local_data_dir = local_data_dir
+        self._connection: Connection | None = None
+        self._projects: list[_Project] = []
+        self._last_credits: int | None = None
+        self._active_render: str | None = None
+        self._lock = threading.RLock()
+        self._worker: threading.Thread | None = None
+        self._cancel = threading.Event()  # the running call's; set when its consumer stops
+
+    # -- what faces read ----------------------------------------------------------------------
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend_name
+
+    @property
+    def session_id(self) -> str | None:
+        """The current session (the first one when a batch is open)."""
+        with self._lock:
+            return self._projects[0].session_id if self._projects else None
+
+    @property
+    def session_ids(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(p.session_id for p in self._projects)
+
+    @property
+    def last_credits(self) -> int | None:
+        """Credits available when last read (after connecting, a turn, or ``credits``)."""
+        return self._last_credits
+
+    @property
+    def language(self) -> str:
+        return self._language
+
+    @property
+    def active_render(self) -> str | None:
+        """The render being waited for right now, if any (a Ctrl-C leaves it running)."""
+        return self._active_render
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def handle(self, text: str, attachments: Sequence[str] = ()) -> Replies:
+        """Answer one message (with attached file paths or URLs)."""
+        intent = classify(text, attachments)
+        self._follow_language(intent.language)
+        yield from self._pump(lambda step: self._run_intent(step, intent, text))
+
+    def animate(
+        self,
+        photos: Sequence[str],
+        instruction: str,
+        *,
+        output: Path | str | None = None,
+        out_dir: Path | str | None = None,
+        preview: Path | str | None = None,
+    ) -> Replies:
+        """The main job in one go: each photo uploaded, edited and exported to its own MP4."""
+        if not photos:
+            raise InputError("no photo given")
+        if output is not None and len(photos) > 1:
+            raise InputError("-o names one file; with several photos use --out-dir DIR")
+        self._follow_language(_language_of_text(instruction))
+        targets = self._animate_targets(photos, output, out_dir)
+        yield from self._pump(
+            lambda step: self._run_animate(step, photos, instruction, targets, preview)
+        )
+
+    def credits(self) -> Replies:
+        yield from self._pump(self._show_credits)
+
+    def state(self, session_id: str | None = None) -> Replies:
+        yield from self._pump(lambda step: self._show_state(step, self._pick(session_id)))
+
+    def upload(self, files: Sequence[str], session_id: str | None = None) -> Replies:
+        def work(step: _Step) -> None:
+            self._connect(step)
+            if session_id:
+                self._adopt(session_id)
+            self._upload(step, list(files), reuse=session_id is not None)
+
+        yield from self._pump(work)
+
+    def export(self, session_id: str | None = None, output: Path | str | None = None) -> Replies:
+        def work(step: _Step) -> None:
+            projects = self._pick(session_id)
+            if output is not None and len(projects) == 1:
+                self._connect(step)
+                self._export(step, projects[0], Path(output))
+            else:
+                self._export_all(step, projects)
+
+        yield from self._pump(work)
+
+    def resume(self, render_id: str | None = None, output: Path | str | None = None) -> Replies:
+        """Finish a render that was left running: the newest one, or ``render_id``."""
+        yield from self._pump(lambda step: self._resume(step, render_id, output))
+
+    def pending_renders(self) -> list[dict[str, Any]]:
+        """Renders submitted and not yet downloaded (from the client's job store), newest first:
+        dicts with ``render_id``, ``session_id``, ``created`` and ``output``."""
+        return [_job_dict(job) for job in reversed(job_store(self._backend_name).list())]
+
+    def jobs(self) -> Replies:
+        """:meth:`pending_renders` as replies, one line per render."""
+        pending = self.pending_renders()
+        if not pending:
+            yield Reply(ReplyKind.TEXT, say(self._language, "jobs_none"), {"jobs": 0})
+            return
+        for job in pending:
+            yield Reply(ReplyKind.TEXT, say(self._language, "job_line", **job), job)
+        yield Reply(ReplyKind.TEXT, say(self._language, "jobs_hint"), {"jobs": len(pending)})
+
+    def set_language(self, language: str) -> None:
+        """Fix the reply language from now on (``"en"`` or ``"zh"``)."""
+        self._fixed_language = self._language = language_of(language)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._join_worker(timeout=2.0)
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def __enter__(self) -> SkillHost:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the reply pump -----------------------------------------------------------------------
+
+    def _pump(self, work: Callable[[_Step], None]) -> Replies:
+        self._join_worker(timeout=5.0)
+        replies: queue.SimpleQueue[Reply | None] = queue.SimpleQueue()
+        cancel = self._cancel = threading.Event()
+        step = _Step(replies.put, cancel)
+
+        def run() -> None:
+            try:
+                work(step)
+            except Cancelled as exc:
+                if not cancel.is_set():
+                    replies.put(self._error_reply(exc))
+            except JiggleError as exc:
+                replies.put(self._error_reply(exc))
+            except Exception as exc:  # a bug: say so plainly, keep the host usable
+                _log.exception("unexpected failure in the skill host")
+                replies.put(self._unexpected_reply(exc))
+            finally:
+                self._active_render = None
+                replies.put(None)
+
+        worker = threading.Thread(target=run, name="jiggle-host", daemon=True)
+        self._worker = worker
+        worker.start()
+        quiet_since = time.monotonic()
+        try:
+            while True:
+                try:
+                    item = replies.get(timeout=_TICK)
+                except queue.Empty:
+                    if time.monotonic() - quiet_since >= self._still_working_after:
+                        quiet_since = time.monotonic()
+                        yield Reply(
+                            ReplyKind.STATUS,
+                            say(self._language, "still_working"),
+                            {"still_working": True},
+                        )
+                    continue
+                if item is None:
+                    return
+                quiet_since = time.monotonic()
+                yield item
+        finally:
+            cancel.set()
+
+    def _sleep(self, seconds: float) -> None:
+        """The client's pause between render polls and retries: cut short by a cancel, so
+        that a stopped call does not linger for a 30 s poll interval."""
+        self._cancel.wait(seconds)
+
+    def _join_worker(self, timeout: float) -> None:
+        worker = self._worker
+        if worker is not None and worker.is_alive() and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _run_intent(self, step: _Step, intent: Any, text: str) -> None:
+        self._connect(step)
+        files = [str(f) for f in intent.files]
+        actions = list(intent.actions)
+        instruction = _without_files(text, files)
+        if Action.UPLOAD in actions and files:
+            self._upload(step, files, reuse=False)
+        elif Action.UPLOAD in actions and not files:
+            step.emit(Reply(ReplyKind.TEXT, say(self._language, "no_session")))
+        for action in actions:
+            if action == Action.UPLOAD:
+                continue
+            if action == Action.CHAT:
+                if instruction.strip():
+                    self._chat_all(step, instruction)
+            elif action == Action.EXPORT:
+                self._export_all(step, self._pick(None))
+            elif action == Action.CREDITS:
+                self._show_credits(step)
+            elif action == Action.STATE:
+                self._show_state(step, self._pick(None))
+
+    def _connect(self, step: _Step) -> Connection:
+        with self._lock:
+            if self._connection is not None:
+                return self._connection
+        step.emit(Reply(ReplyKind.STATUS, say(self._language, "setting_up"), {"phase": "setup"}))
+        connection = self._connect_quietly()
+        credits = connection.client.credits()
+        self._last_credits = _int_or_none(getattr(credits, "available", None))
+        step.emit(
+            Reply(
+                ReplyKind.STATUS,
+                say(
+                    self._language,
+                    "connected",
+                    backend=connection.name,
+                    credits=self._last_credits,
+                ),
+                {"connected": True, "backend": connection.name, "credits": self._last_credits},
+            )
+        )
+        return connection
+
+    def _connect_quietly(self) -> Connection:
+        with self._lock:
+            if self._connection is None:
+                connection = connect(
+                    self._backend_name,
+                    base_url=self._base_url,
+                    token=self._token,
+                    local_data_dir=self._local_data_dir,
+                    poll_interval=self._poll_interval,
+                    sleep=self._sleep,
+                )
+                try:
+                    connection.client.ensure_token()
+                except BaseException:
+                    connection.close()
+                    raise
+                self._connection = connection
+            return self._connection
+
+    @property
+    def _client(self) -> NemoClient:
+        assert self._connection is not None
+        return self._connection.client
+
+    def _new_project(self, step: _Step, name: str | None = None) -> _Project:
+        session = self._client.create_session(language=self._language)
+        project = _Project(session_id=str(session.id), name=name)
+        self._remember_session(project.session_id)
+        step.check()
+        return project
+
+    def _adopt(self, session_id: str) -> None:
+        """Make ``session_id`` (from the command line or the last run) the current project."""
+        with self._lock:
+            if not any(p.session_id == session_id for p in self._projects):
+                self._projects = [_Project(session_id=session_id, has_visual=True)]
+
+    def _pick(self, session_id: str | None) -> list[_Project]:
+        """The projects a command acts on: the given session, the open ones, or the last one."""
+        if session_id:
+            self._adopt(session_id)
+            return [p for p in self._projects if p.session_id == session_id]
+        with self._lock:
+            if self._projects:
+                return list(self._projects)
+        remembered = self._remembered_session()
+        if remembered:
+            self._adopt(remembered)
+            return list(self._projects)
+        return []
+
+    # upload
+
+    def _upload(self, step: _Step, files: list[str], *, reuse: bool) -> None:
+        """Each photo or clip opens its own project; sounds go into the open project(s)."""
+        _check_files(files)  # a bad file is reported before any session is opened
+        visuals = [f for f in files if Path(f).suffix.lower() not in _AUDIO_SUFFIXES]
+        sounds = [f for f in files if f not in visuals]
+        with self._lock:
+            current = list(self._projects)
+        if reuse and current:
+            self._upload_into(step, current[0], files)
+            current[0].has_visual = current[0].has_visual or bool(visuals)
+            return
+        opened: list[_Project] = []
+        if len(visuals) == 1 and current and not any(p.has_visual for p in current):
+            # A photo sent after a sound: it joins the project the sound is already in.
+            opened = current[:1]
+            self._upload_into(step, opened[0], visuals)
+            opened[0].has_visual = True
+            opened[0].name = _display_name(visuals[0])
+        else:
+            for photo in visuals:
+                project = self._new_project(step, _display_name(photo))
+                self._upload_into(step, project, [photo])
+                project.has_visual = True
+                opened.append(project)
+        if opened:
+            with self._lock:
+                self._projects = opened
+        if sounds:
+            targets = self._pick(None) or [self._new_project(step)]
+            with self._lock:
+                self._projects = targets
+            for project in targets:
+                self._upload_into(step, project, sounds)
+
+    def _upload_into(self, step: _Step, project: _Project, files: list[str]) -> None:
+        names = [_display_name(f) for f in files]
+        step.emit(Reply(ReplyKind.STATUS, say(self._language, "uploading", names=names)))
+        progress = _Progress(step, "upload")
+        media = self._client.upload(project.session_id, files, progress=progress)
+        uploaded = [
+            {
+                "name": media_info.filename or names[min(index, len(names) - 1)],
+                "kind": media_info.file_type,
+                "width": media_info.width,
+                "height": media_info.height,
+            }
+            for index, media_info in enumerate(media)
+        ]
+        step.emit(
+            Reply(
+                ReplyKind.TEXT,
+                say(self._language, "uploaded", files=uploaded),
+                {"session_id": project.session_id, "files": uploaded},
+            )
+        )
+
+    # chat
+
+    def _chat_all(self, step: _Step, instruction: str) -> None:
+        projects = self._pick(None)
+        if not projects:
+            projects = [self._new_project(step)]
+            with self._lock:
+                self._projects = projects
+        if len(projects) == 1:
+            self._chat(step, projects[0], instruction)
+            return
+        self._each(step, projects, lambda s, p: self._chat(s, p, instruction))
+
+    def _chat(
+        self, step: _Step, project: _Project, instruction: str, *, follow_up: bool = True
+    ) -> None:
+        pieces: list[str] = []
+        # The client reads the state before the turn (snapshot), so that a turn that says
+        # nothing can still be described by what it changed.
+        for event in self._client.stream_chat(project.session_id, instruction):
+            step.check()
+            if event.kind == "text" and event.text:
+                pieces.append(event.text)
+                step.emit(Reply(ReplyKind.DELTA, event.text))
+        text = "".join(pieces)
+        if pieces:
+            step.emit(Reply(ReplyKind.TEXT, "", {"end": True}))
+        self._refresh_credits()
+        if not text.strip():
+            self._summarise_changes(step, project)
+            return
+        self._act_on_gui_language(step, project, text, follow_up=follow_up)
+
+    def _summarise_changes(self, step: _Step, project: _Project) -> None:
+        turn = self._client.changes(project.session_id)
+        if turn.changes:
+            listed = [change.describe(self._language) for change in turn.changes]
+            message = say(self._language, "no_text_changes", changes=listed)
+        else:
+            message = say(self._language, "no_text_no_changes")
+        step.emit(
+            Reply(
+                ReplyKind.TEXT,
+                message,
+                {"changes": len(turn.changes), "summary": turn.state.timeline.summary("en")},
+            )
+        )
+
+    def _act_on_gui_language(
+        self, step: _Step, project: _Project, text: str, *, follow_up: bool
+    ) -> None:
+        """The backend speaks as if there were buttons; offer or do what they stand for."""
+        suggested_export = False
+        shown_state = False
+        for action in translate_gui(text):
+            if action.kind == GuiKind.EXPORT and not suggested_export:
+                # Exporting spends credits: only the user decides to do it.
+                suggested_export = True
+                step.emit(
+                    Reply(
+                        ReplyKind.SUGGESTION,
+                        say(self._language, "suggest_export"),
+                        {"action": "export"},
+                    )
+                )
+            elif action.kind in (GuiKind.SHOW_STATE, GuiKind.SHOW_TIMELINE) and not shown_state:
+                shown_state = True
+                self._show_state(step, [project])
+            elif action.kind == GuiKind.SEND_EDIT and follow_up and action.phrase:
+                self._chat(step, project, str(action.phrase), follow_up=False)
+
+    def _refresh_credits(self) -> None:
+        with contextlib.suppress(JiggleError):
+            self._last_credits = _int_or_none(self._client.credits().available)
+
+    # credits and state
+
+    def _show_credits(self, step: _Step) -> None:
+        self._connect(step)
+        balance = self._client.credits()
+        available = _int_or_none(getattr(balance, "available", None))
+        frozen = _int_or_none(getattr(balance, "frozen", None))
+        total = _int_or_none(getattr(balance, "total", None))
+        self._last_credits = available
+        step.emit(
+            Reply(
+                ReplyKind.TEXT,
+                say(self._language, "credits", available=available, frozen=frozen, total=total),
+                {"available": available, "frozen": frozen, "total": total},
+            )
+        )
+
+    def _show_state(self, step: _Step, projects: list[_Project]) -> None:
+        self._connect(step)
+        if not projects:
+            step.emit(Reply(ReplyKind.TEXT, say(self._language, "no_session")))
+            return
+        for project in projects:
+            timeline = self._client.state(project.session_id).timeline
+            summary = timeline.summary(self._language)
+            text = say(self._language, "timeline", summary=summary)
+            if len(projects) > 1 and project.name:
+                text = say_tagged(project.name, text)
+            step.emit(
+                Reply(
+                    ReplyKind.TEXT,
+                    text,
+                    {"session_id": project.session_id, "summary": summary},
+                )
+            )
+
+    # export
+
+    def _export_all(self, step: _Step, projects: list[_Project]) -> None:
+        self._connect(step)
+        if not projects:
+            step.emit(Reply(ReplyKind.TEXT, say(self._language, "nothing_to_export")))
+            return
+        if len(projects) == 1:
+            self._export(step, projects[0], self._output_for(projects[0]))
+            return
+        self._each(step, projects, lambda s, p: self._export(s, p, self._output_for(p)))
+
+    def _output_for(self, project: _Project) -> Path:
+        stem = Path(project.name).stem if project.name else project.session_id
+        return _unused_path(self._output_dir / f"{stem}-jiggle.mp4")
+
+    def _export(self, step: _Step, project: _Project, output: Path) -> Path:
+        client = self._client
+        step.emit(
+            Reply(
+                ReplyKind.STATUS,
+                say(self._language, "exporting", name=project.name or ""),
+                {"phase": "render"},
+            )
+        )
+        job = client.export(project.session_id)
+        render_id = job.id
+        self._active_render = render_id
+        step.emit(
+            Reply(
+                ReplyKind.PROGRESS,
+                "",
+                {"phase": "render", "done": 0, "total": 100, "render_id": render_id},
+            )
+        )
+        return self._finish_render(step, job, output, project)
+
+    def _finish_render(
+        self, step: _Step, job: RenderJob, output: Path, project: _Project | None
+    ) -> Path:
+        client = self._client
+        render_id = job.id
+        self._active_render = render_id
+        render_progress = _Progress(step, "render", render_id=render_id)
+        try:
+            finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
+            step.emit(Reply(ReplyKind.STATUS, say(self._language, "downloading")))
+            output.parent.mkdir(parents=True, exist_ok=True)
+            path = Path(client.download(finished, output, progress=_Progress(step, "download")))
+        except Cancelled:
+            raise Cancelled(render_id=render_id) from None
+        self._active_render = None
+        self._refresh_credits()
+        size = path.stat().st_size
+        duration = finished.duration
+        width, height = self._canvas_size(project)
+        step.emit(
+            Reply(
+                ReplyKind.RESULT,
+                say(
+                    self._language,
+                    "saved",
+                    path=str(path),
+                    size=_human_size(size),
+                    duration=duration,
+                    width=width,
+                    height=height,
+                ),
+                {
+                    "path": str(path),
+                    "render_id": render_id,
+                    "session_id": project.session_id if project else None,
+                    "width": width,
+                    "height": height,
+                    "duration": duration,
+                    "size": size,
+                },
+            )
+        )
+        return path
+
+    def _canvas_size(self, project: _Project | None) -> tuple[int | None, int | None]:
+        if project is None or not project.session_id:
+            return None, None
+        try:
+            state = self._client.state(project.session_id)
+        except JiggleError:
+            return None, None
+        size = {**state.timeline.meta, **state.canvas}
+        return _int_or_none(size.get("width")), _int_or_none(size.get("height"))
+
+    # resume
+
+    def _resume(self, step: _Step, render_id: str | None, output: Path | str | None) -> None:
+        self._connect(step)
+        if render_id is None:
+            pending = self.pending_renders()
+            if not pending:
+                step.emit(Reply(ReplyKind.TEXT, say(self._language, "jobs_none"), {"jobs": 0}))
+                return
+            render_id = str(pending[0]["render_id"])
+        elif self._client.jobs.get(render_id) is None:
+            raise InputError(say(self._language, "resume_unknown", render_id=render_id))
+        step.emit(
+            Reply(
+                ReplyKind.STATUS,
+                say(self._language, "resuming", render_id=render_id),
+                {"render_id": render_id},
+            )
+        )
+        job = self._client.resume(render_id)
+        project = _Project(session_id=job.session_id, has_visual=True) if job.session_id else None
+        target = Path(output) if output is not None else self._output_dir / f"{render_id}.mp4"
+        self._finish_render(step, job, target, project)
+
+    # batch
+
+    def _each(
+        self,
+        step: _Step,
+        projects: list[_Project],
+        work: Callable[[_Step, _Project], object],
+    ) -> list[_Outcome]:
+        """Run ``work`` for every project, a few at a time; one failure does not stop the rest."""
+
+        def one(project: _Project) -> _Outcome:
+            name = project.name or project.session_id
+            tagged = step.tagged(name)
+            try:
+                result = work(tagged, project)
+            except Cancelled:
+                raise
+            except JiggleError as exc:
+                step.emit(_tag(self._error_reply(exc), name))
+                return _Outcome(name, error=exc)
+            return _Outcome(name, path=result if isinstance(result, Path) else None)
+
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="jiggle-batch") as pool:
+            outcomes = list(pool.map(one, projects))
+        failed = sum(1 for o in outcomes if o.error is not None)
+        step.emit(
+            Reply(
+                ReplyKind.TEXT,
+                say(self._language, "batch_done", ok=len(outcomes) - failed, failed=failed),
+                {"batch": True, "done": len(outcomes) - failed, "failed": failed},
+            )
+        )
+        return outcomes
+
+    # animate
+
+    def _animate_targets(
+        self,
+        photos: Sequence[str],
+        output: Path | str | None,
+        out_dir: Path | str | None,
+    ) -> list[Path]:
+        if output is not None:
+            return [Path(output)]
+        folder = Path(out_dir) if out_dir is not None else self._output_dir
+        targets: list[Path] = []
+        for photo in photos:
+            stem = Path(_display_name(photo)).stem or "jiggle"
+            candidate = (
+                folder / f"{stem}.mp4" if out_dir is not None else folder / f"{stem}-jiggle.mp4"
+            )
+            while candidate in targets:
+                candidate = candidate.with_name(f"{candidate.stem}-{len(targets)}.mp4")
+            targets.append(candidate)
+        return targets
+
+    def _run_animate(
+        self,
+        step: _Step,
+        photos: Sequence[str],
+        instruction: str,
+        targets: list[Path],
+        preview: Path | str | None,
+    ) -> None:
+        self._connect(step)
+
+        def one(s: _Step, photo: str, target: Path) -> Path:
+            _check_files([photo])
+            project = self._new_project(s, _display_name(photo))
+            with self._lock:
+                self._projects.append(project)
+            self._upload_into(s, project, [photo])
+            project.has_visual = True
+            self._chat(s, project, instruction, follow_up=False)
+            return self._export(s, project, target)
+
+        with self._lock:
+            self._projects = []
+        if len(photos) == 1:
+            path = one(step, photos[0], targets[0])
+            if preview is not None:
+                self._write_preview(step, path, Path(preview))
+            return
+        pairs = dict(zip(photos, targets, strict=True))
+        batch = [_Project(session_id="", name=photo) for photo in photos]
+
+        def run(s: _Step, placeholder: _Project) -> Path:
+            assert placeholder.name is not None
+            return one(s, placeholder.name, pairs[placeholder.name])
+
+        outcomes = self._each(step, batch, run)
+        first = next((o.path for o in outcomes if o.path is not None), None)
+        if preview is not None and first is not None:
+            self._write_preview(step, first, Path(preview))
+
+    def _write_preview(self, step: _Step, video: Path, target: Path) -> None:
+        from skill.preview import write_preview
+
+        write_preview(video, target)
+        step.emit(
+            Reply(
+                ReplyKind.TEXT,
+                say(self._language, "preview_saved", path=str(target)),
+                {"preview": str(target)},
+            )
+        )
+
+    # replies for failures
+
+    def _error_reply(self, exc: JiggleError) -> Reply:
+        data: dict[str, Any] = {"code": exc.code, "exit_code": exc.exit_code}
+        for key in ("register_url", "render_id", "retry_after"):
+            value = exc.details.get(key)
+            if isinstance(value, str | int | float):
+                data[key] = value
+        return Reply(ReplyKind.ERROR, exc.human(self._language), data)
+
+    def _unexpected_reply(self, exc: Exception) -> Reply:
+        text = say(self._language, "unexpected", detail=type(exc).__name__)
+        return Reply(ReplyKind.ERROR, text, {"code": "bug", "exit_code": 1})
+
+    # language and memory
+
+    def _follow_language(self, language: str | None) -> None:
+        if self._fixed_language is None and language:
+            self._language = language_of(language)
+
+    def _remember_session(self, session_id: str) -> None:
+        file = paths.data_dir() / _LAST_SESSION_FILE
+        try:
+            known = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        except (OSError, ValueError):
+            known = {}
+        if not isinstance(known, dict):
+            known = {}
+        known[self._backend_name] = {"session_id": session_id}
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(known), encoding="utf-8")
+            temporary.replace(file)
+        except OSError:
+            _log.warning("could not remember the last session in %s", file)
+
+    def _remembered_session(self) -> str | None:
+        file = paths.data_dir() / _LAST_SESSION_FILE
+        try:
+            known = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        entry = known.get(self._backend_name) if isinstance(known, dict) else None
+        session_id = entry.get("session_id") if isinstance(entry, dict) else None
+        return str(session_id) if session_id else None
+
+
+class _Progress:
+    """A client progress callback that becomes PROGRESS replies, one per whole percent."""
+
+    def __init__(self, step: _Step, phase: str, *, render_id: str | None = None) -> None:
+        self._step = step
+        self._phase = phase
+        self._extra = {"render_id": render_id} if render_id else {}
+        self._last: tuple[int, int | None] | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self._step.check()
+        key = (done * 100 // total, total) if total else (done, None)
+        if key == self._last:
+            return
+        self._last = key
+        self._step.emit(
+            Reply(
+                ReplyKind.PROGRESS,
+                "",
+                {"phase": self._phase, "done": done, "total": total, **self._extra},
+            )
+        )
+
+
+def _tag(reply: Reply, name: str) -> Reply:
+    return Reply(reply.kind, say_tagged(name, reply.text), {**reply.data, "file": name})
+
+
+def _job_dict(job: RenderJob) -> dict[str, Any]:
+    return {
+        "render_id": job.id,
+        "session_id": job.session_id,
+        "created": _created_at(job.id),
+        "output": None,
+        "status": job.status,
+        "progress": job.progress,
+    }
+
+
+def _created_at(render_id: str) -> str | None:
+    """Render ids are ``render_<ms since the epoch>``: when it was submitted, if it says."""
+    digits = render_id.rpartition("_")[2]
+    if not digits.isdigit() or len(digits) < 12:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(int(digits) / 1000))
+
+
+def _check_files(files: Sequence[str]) -> None:
+    """Raise the input error for the first local file that cannot be sent, before any call."""
+    from skill.client.uploads import is_url, validate
+
+    for file in files:
+        if not is_url(file):
+            validate(Path(file))
+
+
+def _display_name(path_or_url: str) -> str:
+    name = path_or_url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    return name or path_or_url
+
+
+def _without_files(text: str, files: Sequence[str]) -> str:
+    for file in files:
+        text = text.replace(f'"{file}"', " ").replace(f"'{file}'", " ").replace(file, " ")
+    return " ".join(text.split())
+
+
+def _language_of_text(text: str) -> str:
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
+def _unused_path(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for n in range(1, 10_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    return path
+
+
+def _human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
