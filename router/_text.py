@@ -1,0 +1,81 @@
+"""Text folding: what the router matches against, and which language the user writes in."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from router._data import load
+
+Language = Literal["en", "zh"]
+
+# Placeholders left where quoted text and file names were (private-use code points, never
+# typed by anyone, and no word character in ASCII mode).
+QUOTED = "\ue000"
+FILE = "\ue001"
+
+_PAIRS: list[str] = str(load("hant.yaml")["pairs"]).split()
+_HANT_TO_HANS: dict[int, str] = {ord(p[0]): p[1] for p in _PAIRS if len(p) == 2 and p[0] != p[1]}
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
+# An apostrophe inside a word goes ("don't" -> "dont"): patterns need not spell both forms.
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
+_QUOTED_SPANS = re.compile(
+    r"\"[^\"\n]*(?:\"|$)"
+    r"|“[^”\n]*(?:”|$)"
+    r"|‘[^’\n]*(?:’|$)"
+    r"|「[^」\n]*(?:」|$)"
+    r"|『[^』\n]*(?:』|$)"
+    r"|《[^》\n]*(?:》|$)"
+    r"|(?<![a-z0-9])'[^'\n]+'(?![a-z0-9])"
+)
+_STRAY_QUOTES = re.compile(r"[\"'`´“”‘’「」『』《》]")
+
+
+def fold(text: str) -> str:
+    """NFKC, lower case, traditional -> simplified, one space between words.
+
+    Full-width letters and punctuation become ASCII ("ＥＸＰＯＲＴ！" -> "export!"), control and
+    zero-width characters become spaces, and spaces inside Chinese text go ("导 出" -> "导出").
+    """
+    text = unicodedata.normalize("NFKC", text).lower().translate(_HANT_TO_HANS)
+    text = _CONTROL.sub(" ", text)
+    text = _SPACES.sub(" ", text)
+    return _SPACE_BETWEEN_HAN.sub("", text)
+
+
+def mask_quotes(text: str) -> str:
+    """Quoted text becomes one placeholder: "add a title \\"Export Sale\\"" is about a title."""
+    text = _APOSTROPHE.sub("", text)
+    text = _QUOTED_SPANS.sub(f" {QUOTED} ", text)
+    return _STRAY_QUOTES.sub(" ", text)
+
+
+def language(folded: str) -> Language:
+    """ "zh" when the message has any Chinese outside quotes (or only Chinese inside them)."""
+    outside = _QUOTED_SPANS.sub(" ", folded)
+    if _HAN.search(outside):
+        return "zh"
+    if not re.search(r"[a-z]", outside) and _HAN.search(folded):
+        return "zh"
+    return "en"
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Like :func:`fold` (without collapsing spaces), plus where each folded character came from.
+
+    ``offsets[i]`` is the index in ``text`` of the character that produced folded character
+    ``i``, so a match in the folded text can be cut out of the original words.
+    """
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        folded = unicodedata.normalize("NFKC", char).lower().translate(_HANT_TO_HANS)
+        folded = _CONTROL.sub(" ", folded)
+        out.append(folded)
+        offsets.extend([index] * len(folded))
+    return "".join(out), offsets
