@@ -173,12 +173,19 @@ class FileNotFound(InputError):
     code = "file_not_found"
 
 
-class UnsupportedFile(InputError):
+class _FileError(InputError):
+    """A file the service will not take; ``details["path"]`` names it when known."""
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        return {} if self.details.get("path") else {"path": phrase("the_file", lang)}
+
+
+class UnsupportedFile(_FileError):
     code = "unsupported_file"
     api_code = 4001
 
 
-class FileTooLarge(InputError):
+class FileTooLarge(_FileError):
     code = "file_too_large"
     api_code = 4002
 
@@ -303,6 +310,7 @@ class ConnectionLost(TransportError):
     ) -> None:
         self.state = state
         self.changes: tuple[Describable, ...] = tuple(changes or ())
+        self.details = details
         if state is not None and "applied" not in details:
             details["applied"] = self.applied_text("en")
         super().__init__(detail, **details)

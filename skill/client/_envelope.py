@@ -51,9 +51,17 @@ def _message(payload: Mapping[str, Any]) -> str | None:
 
 
 def _error(
-    api_code: int | None, status: int, detail: str | None, retry_after: str | None
+    api_code: int | None,
+    status: int,
+    detail: str | None,
+    retry_after: str | None,
+    data: Any = None,
 ) -> JiggleError:
     details: dict[str, Any] = {}
+    if api_code in (4001, 4002) or status in (413, 415):
+        # The file errors have their own wording; name the file the service names.
+        name = data.get("filename") if isinstance(data, Mapping) else None
+        return error_for_api_code(api_code, status, None, **({"path": str(name)} if name else {}))
     if status == 429 or api_code == 429:
         seconds = _parse_retry_after(retry_after)
         return RateLimited(
@@ -80,13 +88,13 @@ def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
             if code == 0 and status < 400:
                 return payload.get("data")
             if code != 0:
-                raise _error(code, status, _message(payload), retry_after)
+                raise _error(code, status, _message(payload), retry_after, payload.get("data"))
         elif isinstance(payload.get("success"), bool):
             if payload["success"] and status < 400:
                 return payload.get("data")
             error = payload.get("error")
             code = _as_code(error.get("code")) if isinstance(error, Mapping) else None
-            raise _error(code, status, _message(payload), retry_after)
+            raise _error(code, status, _message(payload), retry_after, payload.get("data"))
         if status < 400:
             return payload  # no envelope: the body is the data
         raise _error(None, status, _message(payload), retry_after)
