@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import stat
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from skill.client import NemoClient, RenderJob, Session
+from skill.client import NemoClient, Session
 from skill.errors import (
     BackendUnreachable,
     ConnectionLost,
@@ -131,7 +132,7 @@ def test_upload_sound_file_and_url(client: NemoClient, sound: Path) -> None:
     assert [m.filename for m in media] == ["beep.wav"]
     assert media[0].url
     assert progress[-1] == (sound.stat().st_size, sound.stat().st_size)
-    assert all(a[0] <= b[0] for a, b in zip(progress, progress[1:], strict=False))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(progress))
     assert media[0].url is not None
     again = client.upload(session, [media[0].url])
     assert len(again) == 1
@@ -301,9 +302,11 @@ def test_402_on_export_is_explained_and_the_job_forgotten(
 
 
 def test_unreachable_backend(sleeps: Sleeps) -> None:
-    with NemoClient("http://127.0.0.1:9", token="nmv_usr_unreachable01", sleep=sleeps) as c:
-        with pytest.raises(BackendUnreachable) as caught:
-            c.credits()
+    with (
+        NemoClient("http://127.0.0.1:9", token="nmv_usr_unreachable01", sleep=sleeps) as c,
+        pytest.raises(BackendUnreachable) as caught,
+    ):
+        c.credits()
     assert "127.0.0.1:9" in caught.value.human()
     assert len(sleeps.calls) == 2  # retried with backoff
 
