@@ -17,6 +17,7 @@ from skill.errors import (
     BackendUnreachable,
     ConnectionLost,
     ExportBlockedByPlan,
+    JiggleError,
     FileTooLarge,
     OutOfCredits,
     RateLimited,
@@ -142,7 +143,7 @@ def test_upload_sound_file_and_url(client: NemoClient, sound: Path) -> None:
     ("fault", "error"), [("4001@upload", UnsupportedFile), ("4002@upload", FileTooLarge)]
 )
 def test_upload_errors_from_the_service(
-    backend: LocalBackend, client: NemoClient, sound: Path, fault: str, error: type
+    backend: LocalBackend, client: NemoClient, sound: Path, fault: str, error: type[JiggleError]
 ) -> None:
     session = client.create_session()
     backend.inject(fault)
