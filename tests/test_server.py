@@ -89,7 +89,7 @@ def texts(evs: list[dict[str, Any]]) -> list[tuple[bool, str]]:
 
 def write_photo(path: Path, fmt: str = "JPEG") -> Path:
     """The cat of skimage.data, as a real image file."""
-    Image.fromarray(skdata.chelsea()).save(path, fmt)
+    Image.fromarray(skdata.chelsea()).save(path, fmt)  # type: ignore[no-untyped-call]
     return path
 
 
@@ -216,7 +216,8 @@ def test_anonymous_token_is_opaque_with_100_credits_for_7_days(local_backend: Lo
     response = api.new_token(client_id)
     body = response.json()
     assert response.status_code == 200
-    assert body["code"] == 0 and body["message"] == "success"
+    assert body["code"] == 0
+    assert body["message"] == "success"
     data = body["data"]
     assert re.fullmatch(r"nmv_usr_[A-Za-z0-9]{20,}", data["token"])
     assert client_id.replace("-", "")[:8] not in data["token"]
@@ -299,7 +300,8 @@ def test_session_and_state_have_the_canonical_shapes(api: Api) -> None:
     assert set(data) == {"task_id", "session_id", "user_id"}
     assert data["session_id"].isdigit()
     state = api.state(data["session_id"])
-    assert state["session_id"] == data["session_id"] and state["task_id"] == data["task_id"]
+    assert state["session_id"] == data["session_id"]
+    assert state["task_id"] == data["task_id"]
     inner = state["state"]
     assert set(inner) == {"draft", "video_infos", "canvas_config", "generated_media"}
     assert inner["canvas_config"] == {"width": 1080, "height": 1920}
@@ -341,7 +343,8 @@ def test_chat_turn_streams_adk_events_frame_by_frame() -> None:
         first_end = next(i for i, (partial, _) in enumerate(said) if not partial)
         assert "".join(t for _, t in said[:first_end]) == said[first_end][1]
         rest = said[first_end + 1 :]
-        assert "".join(t for _, t in rest[:-1]) == rest[-1][1] and not rest[-1][0]
+        assert "".join(t for _, t in rest[:-1]) == rest[-1][1]
+        assert not rest[-1][0]
         assert "click Export to download your video" in rest[-1][1]
         assert evs[-1]["turnComplete"] is True
         calls = [
@@ -364,8 +367,10 @@ def test_chat_turn_streams_adk_events_frame_by_frame() -> None:
         assert all(a["response"]["status"] == "ok" for a in answers)
         state = api.state(sid)
         segment = video_segment(state)
-        assert segment["m"]["motion"] == "bounce" and segment["m"]["intensity"] == "strong"
-        assert segment["d"] == 3000 and state["state"]["draft"]["d"] == 3000
+        assert segment["m"]["motion"] == "bounce"
+        assert segment["m"]["intensity"] == "strong"
+        assert segment["d"] == 3000
+        assert state["state"]["draft"]["d"] == 3000
         assert state["state"]["canvas_config"] == {"width": 1080, "height": 1080}
         titles = next(t for t in state["state"]["draft"]["t"] if t["tt"] == 7)
         assert titles["sg"][0]["m"]["text"] == "Hi"
@@ -377,7 +382,8 @@ def test_chat_answers_in_chinese_with_gui_words() -> None:
         sid = api.session("zh")
         _, frames, _ = api.chat(sid, "夸张弹跳5秒，横屏")
         final = texts(events(frames))[-1][1]
-        assert "点击导出" in final and "弹跳" in final
+        assert "点击导出" in final
+        assert "弹跳" in final
         state = api.state(sid)
         assert state["state"]["canvas_config"] == {"width": 1920, "height": 1080}
         _, frames, _ = api.chat(sid, "???")  # no words: the session's language
@@ -389,7 +395,8 @@ def test_unknown_requests_get_a_helpful_answer(api: Api) -> None:
     _, frames, _ = api.chat(sid, "what's the weather like?")
     evs = events(frames)
     answer = texts(evs)[-1][1]
-    assert "jiggle, bounce or wobble" in answer and "Export" in answer
+    assert "jiggle, bounce or wobble" in answer
+    assert "Export" in answer
     assert not any("functionCall" in p for ev in evs for p in ev["content"]["parts"])
     assert api.state(sid)["state"]["draft"]["t"] == []
 
@@ -486,7 +493,8 @@ def test_malformed_requests_get_an_error_envelope_not_a_traceback(
     )
     assert 400 <= response.status_code < 500
     body = response.json()
-    assert body["code"] not in (0, None) and body["message"]
+    assert body["code"] not in (0, None)
+    assert body["message"]
     assert "Traceback" not in response.text
     assert api.state(sid)["state"]["video_infos"] == []
 
@@ -501,7 +509,8 @@ def test_upload_photos_newest_is_the_video_segment(api: Api, tmp_path: Path) -> 
     data = response.json()["data"]
     assert data["session_state_applied"] is True
     (info,) = data["files"]
-    assert info["filename"] == "cat.jpg" and info["file_type"] == "image"
+    assert info["filename"] == "cat.jpg"
+    assert info["file_type"] == "image"
     assert (info["width"], info["height"]) == (451, 300)
     assert re.fullmatch(r"[0-9a-f]{64}", info["hash"])
     assert info["cdn_url"].startswith(api.backend.download_base_url)
@@ -512,9 +521,11 @@ def test_upload_photos_newest_is_the_video_segment(api: Api, tmp_path: Path) -> 
     second = api.upload(sid, write_photo(tmp_path / "dog.png", "PNG")).json()["data"]["files"][0]
     state = api.state(sid)
     segment = video_segment(state)
-    assert segment["m"]["media_id"] == second["media_id"] and segment["m"]["name"] == "dog.png"
+    assert segment["m"]["media_id"] == second["media_id"]
+    assert segment["m"]["name"] == "dog.png"
     assert segment["m"]["src"] == second["cdn_url"]
-    assert segment["m"]["motion"] == "wobble" and segment["m"]["intensity"] == "medium"
+    assert segment["m"]["motion"] == "wobble"
+    assert segment["m"]["intensity"] == "medium"
     assert [v["filename"] for v in state["state"]["video_infos"]] == ["cat.jpg", "dog.png"]
 
 
@@ -539,7 +550,8 @@ def test_upload_checks_the_type_by_content(api: Api, tmp_path: Path) -> None:
     good = write_photo(tmp_path / "cat.jpg")
     response = api.upload(sid, good, fake)
     assert response.status_code == 415
-    assert response.json()["code"] == 4001 and "holiday.jpg" in response.json()["message"]
+    assert response.json()["code"] == 4001
+    assert "holiday.jpg" in response.json()["message"]
     assert api.state(sid)["state"]["video_infos"] == []  # all or nothing
     assert not list((api.backend.data_dir / "media" / ".incoming").iterdir())
 
@@ -547,7 +559,8 @@ def test_upload_checks_the_type_by_content(api: Api, tmp_path: Path) -> None:
 def test_upload_sound_and_use_it_as_music(api: Api, tmp_path: Path) -> None:
     sid = api.session()
     info = api.upload(sid, write_wav(tmp_path / "tune.wav")).json()["data"]["files"][0]
-    assert info["file_type"] == "audio" and info["duration"] == pytest.approx(1.0, abs=0.05)
+    assert info["file_type"] == "audio"
+    assert info["duration"] == pytest.approx(1.0, abs=0.05)
     _, frames, _ = api.chat(sid, "add music at 40%")
     calls = [
         p["functionCall"]
@@ -573,7 +586,8 @@ def test_upload_by_url_reads_files_and_loopback_only(api: Api, tmp_path: Path) -
     by_file = api.http.post(url, json={"urls": [photo.as_uri()]}, headers=api.auth).json()["data"][
         "files"
     ][0]
-    assert by_file["filename"] == "cat.jpg" and by_file["width"] == 451
+    assert by_file["filename"] == "cat.jpg"
+    assert by_file["width"] == 451
     by_http = api.http.post(url, json={"urls": [by_file["cdn_url"]]}, headers=api.auth).json()
     assert by_http["data"]["files"][0]["hash"] == by_file["hash"]
     for remote in ("https://example.com/cat.jpg", "http://example.com/cat.jpg", "ftp://x/y.jpg"):
@@ -583,7 +597,8 @@ def test_upload_by_url_reads_files_and_loopback_only(api: Api, tmp_path: Path) -
     missing = api.http.post(
         url, json={"urls": [(tmp_path / "nope.jpg").as_uri()]}, headers=api.auth
     )
-    assert missing.json()["code"] == 4000 and "nope.jpg" in missing.json()["message"]
+    assert missing.json()["code"] == 4000
+    assert "nope.jpg" in missing.json()["message"]
 
 
 # -- robustness -----------------------------------------------------------------------------
@@ -600,7 +615,8 @@ def test_fifty_concurrent_sessions(local_backend: LocalBackend) -> None:
         ) as r:
             raw = await r.aread()
         frames, tail = parse_sse(raw)
-        assert tail == "" and events(frames)
+        assert tail == ""
+        assert events(frames)
         state = (await http.get(f"/api/state/nemo_agent/me/{sid}/latest")).json()["data"]
         return state["state"]["draft"]["d"], sid
 
