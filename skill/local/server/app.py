@@ -95,7 +95,7 @@ class Service:
         try:
             fired = self.faults.take(endpoint, request.headers.get(_FAULT_HEADER))
         except InputError as exc:
-            raise ApiFailure(4000, f"Bad {_FAULT_HEADER} header: {exc.detail}") from None
+            raise ApiFailure(4000, f"Bad X-Jiggle-Fault header: {exc.detail}") from None
         for rule in fired:
             if rule.name in _ERROR_FAULTS:
                 code = int(rule.name)
