@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import threading
+import tracemalloc
 import uuid
 import wave
 from collections.abc import Iterator, Mapping
@@ -683,3 +684,35 @@ def test_stops_cleanly_with_a_chat_stream_open() -> None:
     assert outcome == ["closed"]  # the server ended the stream itself
     with pytest.raises(httpx.ConnectError):
         httpx.get(backend.base_url)
+
+
+@pytest.mark.slow
+def test_a_201_mb_upload_is_refused_while_streaming_without_holding_it(api: Api) -> None:
+    sid = api.session()
+    megabyte = b"\0" * (1024 * 1024)
+
+    def body() -> Iterator[bytes]:
+        yield (
+            b'--bnd\r\nContent-Disposition: form-data; name="files"; filename="big.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n"
+        )
+        for _ in range(201):
+            yield megabyte
+        yield b"\r\n--bnd--\r\n"
+
+    tracemalloc.start()
+    try:
+        response = api.http.post(
+            f"/api/upload-video/nemo_agent/me/{sid}",
+            content=body(),
+            headers={**api.auth, "Content-Type": "multipart/form-data; boundary=bnd"},
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 413
+    assert response.json()["code"] == 4002
+    assert "big.mp4" in response.json()["message"]
+    assert peak < 32 * 1024 * 1024  # client and server together never held the body
+    assert not list((api.backend.data_dir / "media" / ".incoming").iterdir())
+    assert api.state(sid)["state"]["video_infos"] == []
