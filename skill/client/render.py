@@ -24,7 +24,6 @@ __all__ = ["download_file", "partial_path"]
 _log = logging.getLogger("skill.client")
 _ATTEMPTS = 4
 _BACKOFF_S = 0.5
-_CHUNK = 256 * 1024
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
@@ -115,7 +114,8 @@ def _attempt(
         else:
             raise DownloadFailed(f"the server answered HTTP {status}", render_id=render_id)
         with part.open(mode) as handle:
-            for chunk in response.iter_raw(_CHUNK):
+            # No chunk_size: httpx would hold bytes back to fill a chunk and lose them on a cut.
+            for chunk in response.iter_raw():
                 handle.write(chunk)
                 received += len(chunk)
                 if progress is not None:
