@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 
@@ -15,6 +16,9 @@ def run(args: argparse.Namespace) -> int:
     """Start the backend, print where it listens, wait for Ctrl-C, stop cleanly (exit 0)."""
     from skill.local.server.backend import LocalBackend
 
+    # Access and error lines on stderr (tokens never appear: only paths are logged, and the
+    # redaction filter is installed on uvicorn's loggers).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         backend = LocalBackend(
             data_dir=args.data_dir,
