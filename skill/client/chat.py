@@ -46,7 +46,7 @@ class ChatInterpreter:
             self.malformed_frames += 1
             _log.warning("skipped a malformed chat frame (%d bytes)", len(message.data))
             return []
-        if not isinstance(frame, Mapping):
+        if not isinstance(frame, dict):
             return []
         if message.event == "error":
             return [self._error(frame)]
@@ -67,7 +67,7 @@ class ChatInterpreter:
             result = frame.get("result", frame.get("response", frame.get("content")))
             return [_tool("tool_result", frame, result)]
         content = frame.get("content")
-        if isinstance(content, Mapping):
+        if isinstance(content, dict):
             return self._adk(frame, content)
         return []
 
@@ -78,10 +78,13 @@ class ChatInterpreter:
         texts: list[str] = []
         parts = content.get("parts")
         for part in parts if isinstance(parts, list) else []:
-            if not isinstance(part, Mapping) or part.get("thought"):
+            # JSON gives plain dicts; isinstance(dict) is much cheaper than the Mapping ABC.
+            if not isinstance(part, dict) or part.get("thought"):
                 continue  # thoughts are the model's scratchpad, never shown
-            if isinstance(part.get("text"), str):
-                texts.append(part["text"])
+            text = part.get("text")
+            if isinstance(text, str):
+                texts.append(text)
+                continue
             call = _get(part, "functionCall", "function_call")
             if isinstance(call, Mapping):
                 events.append(_tool("tool_call", call, call.get("args")))
