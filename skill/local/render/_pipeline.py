@@ -1,0 +1,169 @@
+"""``render()``: a still photo in, a seamless jiggle loop MP4 out."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from skill.errors import InputError
+
+from ._compose import Compositor
+from ._encode import encode_video
+from ._layout import compose_scene, flatten
+from ._motion import INTENSITIES, Motion, plan_loop
+from ._photo import load_photo, probe_image
+from ._result import RenderResult
+from ._subject import find_subject
+from ._title import title_overlay
+
+__all__ = ["ASPECTS", "render"]
+
+ASPECTS: dict[str, tuple[int, int]] = {
+    "9:16": (1080, 1920),
+    "16:9": (1920, 1080),
+    "1:1": (1080, 1080),
+}
+MAX_DURATION = 60.0
+
+
+def _check_options(intensity: str, aspect: str, duration: float, fps: int) -> tuple[int, int]:
+    if intensity not in INTENSITIES:
+        raise InputError(f"intensity {intensity!r} is not one of {', '.join(INTENSITIES)}.")
+    if aspect not in ASPECTS:
+        raise InputError(f"aspect {aspect!r} is not one of {', '.join(ASPECTS)}.")
+    if not (isinstance(duration, int | float) and math.isfinite(duration)) or not (
+        0 < duration <= MAX_DURATION
+    ):
+        raise InputError(f"duration {duration!r} must be between 0 and {MAX_DURATION:.0f} seconds.")
+    if not isinstance(fps, int) or not 1 <= fps <= 60:
+        raise InputError(f"fps {fps!r} must be a whole number from 1 to 60.")
+    if round(duration * fps) < 1:
+        raise InputError(f"duration {duration!r} is shorter than one frame at {fps} fps.")
+    return ASPECTS[aspect]
+
+
+def _output_path(out: str | os.PathLike[str]) -> Path:
+    path = Path(out)
+    if path.is_dir():
+        raise InputError(
+            f"{path} is a folder; give the video a file name, such as {path / 'jiggle.mp4'}."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _needed_side(source: tuple[int, int], canvas: tuple[int, int]) -> int:
+    """The photo's long side at which covering the canvas needs no enlarging."""
+    cover = max(canvas[0] / source[0], canvas[1] / source[1])
+    return max(64, math.ceil(max(source) * cover))
+
+
+def render(
+    image: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    intensity: str = "subtle",
+    aspect: str = "9:16",
+    duration: float = 5.0,
+    fps: int = 30,
+    title: str | None = None,
+    audio: str | os.PathLike[str] | None = None,
+    audio_volume: float = 1.0,
+    progress: Callable[[float], None] | None = None,
+) -> RenderResult:
+    """Render ``image`` as a seamless jiggle-and-bounce loop to the MP4 ``out``.
+
+    The file appears only when complete (written beside it, then renamed). ``progress`` gets
+    fractions from 0.0 to 1.0 in the calling thread. Raises ``skill.errors.FileNotFound``,
+    ``UnsupportedFile``, ``FileTooLarge`` or ``InputError`` for bad input, naming the file.
+    """
+    report = progress or (lambda _: None)
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    canvas = _check_options(intensity, aspect, duration, fps)
+    target = _output_path(out)
+    sound = Path(audio) if audio is not None else None
+    report(0.0)
+
+    clock = time.perf_counter()
+    _, width, height = probe_image(image)
+    photo = load_photo(image, max_side=_needed_side((width, height), canvas))
+    rgb = photo.rgb if photo.alpha is None else flatten(photo.rgb, photo.alpha)
+    phases["decode"] = time.perf_counter() - clock
+    report(0.02)
+
+    clock = time.perf_counter()
+    subject = find_subject(rgb, photo.alpha)
+    phases["subject"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    scene = compose_scene(rgb, subject.probability, canvas)
+    del rgb, photo
+    phases["layout"] = time.perf_counter() - clock
+    report(0.04)
+
+    clock = time.perf_counter()
+    plan = plan_loop(float(duration), fps)
+    motion = Motion.build(plan, intensity)
+    overlay = title_overlay(title, canvas) if title else None
+    compositor = Compositor(
+        scene.rgb, scene.subject, motion, photo_box=scene.photo_box, overlay=overlay
+    )
+    del scene
+    phases["layers"] = time.perf_counter() - clock
+    report(0.06)
+
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    )
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        times = encode_video(
+            temp,
+            plan,
+            canvas,
+            compositor.frame,
+            audio=sound,
+            audio_volume=audio_volume,
+            progress=lambda f: report(0.06 + 0.93 * f),
+        )
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    phases["compose"] = times.compose
+    phases["encode"] = times.encode
+    phases["mux"] = times.mux
+    phases["total"] = time.perf_counter() - started
+    report(1.0)
+    return RenderResult(
+        path=target,
+        width=canvas[0],
+        height=canvas[1],
+        frames=plan.frames,
+        duration=plan.frames / fps,
+        fps=fps,
+        phases=phases,
+        subject=subject.method,
+        intensity=intensity,
+        key_frames=_key_frames(motion),
+    )
+
+
+def _key_frames(motion: Motion) -> tuple[int, ...]:
+    """Rest, deepest squash, highest stretch and widest sway, within the first cycle."""
+    frames = np.arange(motion.plan.cycle_frames, dtype=np.float64)
+    top = np.array([1.0])
+    strain = motion.stretch(frames, top)[:, 0]
+    sway = np.abs(motion.shift(frames, top)[:, 0])
+    rest = int(np.argmin(np.abs(strain) + sway))
+    picks = [rest, int(np.argmin(strain)), int(np.argmax(strain)), int(np.argmax(sway))]
+    return tuple(sorted(set(picks)))
