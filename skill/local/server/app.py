@@ -520,8 +520,9 @@ def build_api_app(svc: Service) -> Starlette:
             store.renders[job.id] = job
             store.save_render(job)
             store.save_accounts()
+            answer = svc.job_json(job)  # as submitted: the worker may start it at once
         svc.queue.submit(job.id)
-        return ok(svc.job_json(job))
+        return ok(answer)
 
     def _job(call: Call, render_id: str) -> RenderJob:
         job = store.renders.get(render_id)

@@ -94,7 +94,6 @@ class RenderQueue:
         image = self._photo_path(job, settings)
         audio = self._audio_path(job, settings)
         out = self._store.outputs_dir / f"{job.id}.mp4"
-        partial = out.with_name(f".{job.id}.partial.mp4")
 
         def progress(fraction: float) -> None:
             with self._store.lock:
@@ -106,27 +105,23 @@ class RenderQueue:
                 job.progress = max(job.progress, _START_PROGRESS + int(span * fraction))
 
         progress(0.0)
-        try:
-            result = render(
-                image,
-                partial,
-                intensity=settings.intensity,
-                aspect=settings.aspect,
-                duration=settings.duration,
-                fps=settings.fps,
-                title=settings.title,
-                audio=audio,
-                audio_volume=settings.bgm_volume,
-                progress=progress,
-            )
-            partial.replace(out)
-        finally:
-            partial.unlink(missing_ok=True)
-        duration = getattr(result, "duration", None)
+        # The renderer writes beside ``out`` and renames when done: no half-written MP4 is served.
+        result = render(
+            image,
+            out,
+            intensity=settings.intensity,
+            aspect=settings.aspect,
+            duration=settings.duration,
+            fps=settings.fps,
+            title=settings.title,
+            audio=audio,
+            audio_volume=settings.bgm_volume,
+            progress=progress,
+        )
         with self._store.lock:
-            job.output = str(out.relative_to(self._store.root))
-            job.size = out.stat().st_size
-            job.duration = float(duration) if duration else settings.duration
+            job.output = str(result.path.relative_to(self._store.root))
+            job.size = result.path.stat().st_size
+            job.duration = result.duration
         self._finish(job, "completed", None)
 
     def _photo_path(self, job: RenderJob, settings: RenderSettings) -> Path:

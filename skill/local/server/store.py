@@ -123,7 +123,7 @@ class Store:
     call the matching ``save_*`` so the change reaches the disk."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.resolve()
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
         self.tokens: dict[str, Token] = {}
@@ -131,7 +131,7 @@ class Store:
         self.media: dict[str, Media] = {}
         self.renders: dict[str, RenderJob] = {}
         for sub in ("sessions", "renders", "media", "outputs"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._load()
 
     # -- paths ------------------------------------------------------------------------------
