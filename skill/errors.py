@@ -134,7 +134,7 @@ class JiggleError(Exception):
             formats=ACCEPTED_FORMATS,
             max_mb=MAX_UPLOAD_MB,
             detail=self.detail or "",
-            detail_suffix=f": {self.detail}" if self.detail else "",
+            detail_suffix=f": {self.detail.rstrip('.。 ')}" if self.detail else "",
             **self.details,
         )
         fields.update(self._fields(lang))

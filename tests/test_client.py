@@ -21,6 +21,7 @@ from skill.errors import (
     JiggleError,
     OutOfCredits,
     RateLimited,
+    RenderFailed,
     ServerError,
     StreamError,
     TokenExpired,
@@ -349,3 +350,101 @@ def test_a_whole_session_never_shows_the_token(
     for secret in (token, new_token):
         assert secret is not None
         assert secret not in everything
+
+
+def _photo(tmp_path: Path) -> Path:
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(path)  # type: ignore[no-untyped-call]
+    return path
+
+
+def _decode(path: Path) -> tuple[int, int, int]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return frames, stream.codec_context.width, stream.codec_context.height
+
+
+@pytest.mark.slow
+def test_photo_to_mp4_end_to_end_without_showing_the_token(
+    backend: LocalBackend,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with NemoClient(backend.base_url, poll_interval=0.2, first_poll_delay=0.2) as client:
+        session = client.create_session()
+        media = client.upload(session, [_photo(tmp_path)])
+        assert (media[0].width, media[0].height) == (512, 512)
+        list(client.stream_chat(session, EDIT))
+        turn = client.changes(session)
+        video = turn.state.timeline.tracks[0].segments[0]
+        assert (video.motion, video.loop) == ("jiggle", True)
+        statuses: list[str] = []
+        job = client.export(session, progress=lambda j: statuses.append(j.status))
+        assert [j.id for j in client.jobs.list()] == [job.id]
+        client.wait(job, progress=lambda j: statuses.append(j.status))
+        assert statuses[-1] == "completed"
+        assert job.output_url
+        assert not client._transport.same_origin(job.output_url)  # a CDN-like origin
+        backend.inject("download-cut")
+        received: list[int] = []
+        out = client.download(job, tmp_path / "out.mp4", lambda n, t: received.append(n))
+        assert out.stat().st_size == job.output_size
+        assert client.jobs.list() == []
+        frames, width, height = _decode(out)
+        assert frames > 10
+        assert (width, height) == (1080, 1920)
+        token = client._token
+        print(repr(client), session, media, turn.summary(), job)
+    captured = capsys.readouterr()
+    assert token
+    assert caplog.records
+    assert token not in captured.out + captured.err + caplog.text
+
+
+def test_render_fail_fault(backend: LocalBackend, client: NemoClient, tmp_path: Path) -> None:
+    session = client.create_session()
+    client.upload(session, [_photo(tmp_path)])
+    backend.inject("render-fail")
+    client.poll_interval = client.first_poll_delay = 0.05
+    with pytest.raises(RenderFailed) as caught:
+        client.wait(client.export(session))
+    assert caught.value.reason
+    assert client.jobs.list() == []
+
+
+def test_upload_retried_after_1001_sends_the_whole_file_again(
+    backend: LocalBackend, client: NemoClient, sound: Path
+) -> None:
+    session = client.create_session()
+    backend.inject("1001@upload")
+    progress: list[int] = []
+    media = client.upload(session, [sound], progress=lambda sent, total: progress.append(sent))
+    assert [m.filename for m in media] == ["beep.wav"]
+    assert progress[-1] == sound.stat().st_size
+    assert min(progress) >= 0
+
+
+def test_429_on_chat_waits_and_retries(
+    backend: LocalBackend, client: NemoClient, sleeps: Sleeps
+) -> None:
+    session = client.create_session()
+    backend.inject("429=4@chat")
+    events = list(client.stream_chat(session, "hello"))
+    assert 4.0 in sleeps.calls
+    assert any(e.kind == "text" for e in events)
+
+
+def test_1001_twice_gives_up_after_one_new_token(backend: LocalBackend, client: NemoClient) -> None:
+    client.ensure_token()
+    backend.inject("1001@credits*2")
+    with pytest.raises(TokenExpired) as caught:
+        client.credits()
+    assert "new free token" in caught.value.human()
