@@ -23,7 +23,7 @@ def api(local_backend: LocalBackend) -> Iterator[Api]:
 
 
 def export(
-    api: Api, sid: str, draft: dict[str, Any] | None = None, **headers: str
+    api: Api, sid: str, draft: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     body: dict[str, Any] = {
         "id": f"render_{time.time_ns() // 1_000_000}",
@@ -32,7 +32,9 @@ def export(
     }
     if draft is not None:
         body["draft"] = draft
-    return api.http.post("/api/render/proxy/lambda", json=body, headers={**api.auth, **headers})
+    return api.http.post(
+        "/api/render/proxy/lambda", json=body, headers={**api.auth, **(headers or {})}
+    )
 
 
 def poll_until_done(api: Api, render_id: str) -> list[dict[str, Any]]:
@@ -152,7 +154,7 @@ def test_render_fail_ends_failed_with_a_reason_and_gives_credits_back(
     api: Api, tmp_path: Path
 ) -> None:
     sid = photo_session(api, tmp_path)
-    job = export(api, sid, **{"X-Jiggle-Fault": "render-fail"}).json()["data"]
+    job = export(api, sid, headers={"X-Jiggle-Fault": "render-fail"}).json()["data"]
     final = poll_until_done(api, job["id"])[-1]
     assert final["status"] == "failed"
     assert "render-fail" in final["reason"]
