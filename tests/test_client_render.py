@@ -41,6 +41,8 @@ class Api:
     sessions: int = 0
     serve_size: int | None = None
     jobs_file: Path = Path("jobs.json")
+    credit_headers: list[dict[str, str]] = field(default_factory=list)
+    want_client_id: bool = False
 
 
 class Current:
@@ -103,6 +105,10 @@ def make_api() -> Starlette:
         )
 
     async def credits(request: Request) -> JSONResponse:
+        api = Current.api
+        api.credit_headers.append(dict(request.headers))
+        if api.want_client_id and "x-client-id" not in request.headers:
+            return JSONResponse({"code": 400, "message": "Missing X-Client-Id"}, status_code=400)
         return JSONResponse({"success": True, "data": {"available": 7, "frozen": 3}})
 
     async def upload(request: Request) -> JSONResponse:
@@ -348,3 +354,20 @@ def test_success_envelopes_and_long_names(client: NemoClient, tmp_path: Path) ->
     assert [(m.filename, m.url, m.file_type) for m in media] == [
         ("x.png", "https://cdn.example/x.png", "image")
     ]
+
+
+def test_every_request_carries_the_bearer_and_attribution_headers(
+    api: Api, client: NemoClient
+) -> None:
+    client.credits()
+    headers = api.credit_headers[0]
+    assert headers["authorization"] == f"Bearer {TOKEN}"
+    assert headers["x-skill-source"] == "image-to-video-ai-jiggle"
+    assert headers["x-skill-version"]
+    assert headers["x-skill-platform"] == "unknown"
+
+
+def test_400_missing_client_id_is_answered_with_one(api: Api, client: NemoClient) -> None:
+    api.want_client_id = True
+    assert client.credits().available == 7
+    assert [("x-client-id" in h) for h in api.credit_headers] == [False, True]

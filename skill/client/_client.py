@@ -256,6 +256,11 @@ class NemoClient:
                 recovered.add("rate")
                 _log.info("rate limited; waiting %.0f s before one retry", exc.retry_after)
                 self._sleep(exc.retry_after)
+            except MissingClientId:
+                if "client_id" in recovered:
+                    raise
+                recovered.add("client_id")  # the contract: generate one and retry
+                extra_headers["X-Client-Id"] = str(uuid.uuid4())
             except OutOfCredits as exc:
                 raise self._with_claim_link(exc, session_id) from None
 
