@@ -11,14 +11,31 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any, TextIO, cast
 
+import av
+import numpy as np
 import pytest
+import skimage.data
+from PIL import Image
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
+from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from skill.repl import Command, Message, ReplCompleter, ReplyView, parse_line, tokenize
+from skill.host import SkillHost
+from skill.repl import (
+    Command,
+    Message,
+    Repl,
+    ReplCompleter,
+    ReplyView,
+    history_path,
+    parse_line,
+    tokenize,
+)
 from skill.repl._screen import PlainScreen, TerminalScreen
 from skill.repl._view import format_amount, progress_bar
 from skill.replies import Reply, ReplyKind
@@ -278,3 +295,165 @@ def test_plain_fallback_through_a_pipe(tmp_path: Path) -> None:
     assert "Unknown command /frob" in out
     assert "\x1b[" not in out  # no escape sequences on a pipe
     assert out.rstrip().endswith("Bye.")
+
+
+# --- whole conversations: prompt-toolkit on a pipe, the real host, the local backend ---------
+
+_WAIT_SECONDS = 120.0
+# The prompt drawn afresh with nothing typed yet: the chat is waiting for the next line. (An
+# accepted line is echoed as "you> text", so this does not match an echo.)
+_PROMPT_BACK = "you>\n"
+
+
+class _Transcript(io.StringIO):
+    """What the REPL wrote, readable from another thread as it grows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grown = threading.Condition()
+
+    def write(self, text: str) -> int:
+        with self._grown:
+            written = super().write(text)
+            self._grown.notify_all()
+        return written
+
+    def text(self) -> str:
+        with self._grown:
+            return self.getvalue().replace("\r\n", "\n")
+
+    def wait_for(self, needle: str, start: int = 0) -> int:
+        """Block until ``needle`` appears after ``start``; where it ends."""
+        with self._grown:
+            found = self._grown.wait_for(
+                lambda: needle in self.getvalue().replace("\r\n", "\n")[start:], _WAIT_SECONDS
+            )
+            text = self.getvalue().replace("\r\n", "\n")
+        if not found:
+            raise AssertionError(f"{needle!r} never came; the chat said:\n{text}")
+        return text.index(needle, start) + len(needle)
+
+
+def _converse(host: SkillHost, steps: list[tuple[str, str]]) -> str:
+    """Type each step's text once the previous step's expected words appeared; the transcript.
+
+    The REPL runs in this (the main) thread, as it does for real, so that Ctrl-C is a signal;
+    a helper thread types.
+    """
+    transcript = _Transcript()
+    failures: list[BaseException] = []
+    with create_pipe_input() as pipe:
+
+        def type_steps() -> None:
+            try:
+                position = transcript.wait_for(_PROMPT_BACK)
+                for text, expected in steps:
+                    pipe.send_text(text)
+                    position = transcript.wait_for(expected, position)
+            except BaseException as error:
+                failures.append(error)
+            finally:
+                pipe.send_text("\x04")  # Ctrl-D: leave, whatever happened
+
+        typist = threading.Thread(target=type_steps, daemon=True)
+        typist.start()
+        repl = Repl.terminal(
+            host, language="en", input=pipe, output=PlainTextOutput(cast(TextIO, transcript))
+        )
+        assert repl.run() == 0
+        typist.join(_WAIT_SECONDS)
+    if failures:
+        raise failures[0]
+    return transcript.text()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "chelsea the cat.jpg"
+    pixels: np.ndarray[Any, Any] = skimage.data.chelsea()  # type: ignore[no-untyped-call]
+    Image.fromarray(pixels).save(path, quality=90)
+    return path
+
+
+def _decoded_frames(path: Path) -> tuple[int, int, int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return stream.codec_context.width, stream.codec_context.height, frames
+
+
+@pytest.mark.slow
+def test_a_whole_conversation_ends_in_a_decodable_mp4(photo: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    dropped = str(photo).replace(" ", "\\ ")  # as a terminal pastes a dropped file
+    with SkillHost("local", output_dir=out_dir) as host:
+        text = _converse(
+            host,
+            [
+                (f"{dropped}\n", "Uploaded"),
+                ("make it jiggle for 2 seconds\n", _PROMPT_BACK),
+                ("/status\n", _PROMPT_BACK),
+                ("export\n", "Saved to"),
+                ("/jobs\n", "No unfinished renders"),
+            ],
+        )
+        session = host.session_id
+    assert "Connected and ready" in text
+    assert "upload   ████" in text  # progress bars
+    assert "render   ████" in text
+    # The bottom toolbar shows the session and the balance once connected.
+    assert session is not None
+    assert f"backend: local  session: {session}  credits: " in text
+    videos = list(out_dir.glob("*.mp4"))
+    assert len(videos) == 1, text
+    assert str(videos[0]) in text
+    width, height, frames = _decoded_frames(videos[0])
+    assert (width, height) == (1080, 1920)
+    assert frames >= 2 * 24  # about two seconds of video
+    history = history_path().read_text(encoding="utf-8")
+    assert "make it jiggle for 2 seconds" in history
+    assert "/status" in history
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_export_leaves_the_chat_alive(photo: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    # A slow poll keeps the export waiting on the backend when Ctrl-C comes.
+    with SkillHost("local", output_dir=out_dir, poll_interval=60.0) as host:
+        text = _converse(
+            host,
+            [
+                (f"'{photo}' make it jiggle\n", _PROMPT_BACK),
+                ("/export\n", "render "),
+                ("\x03", "keeps running on the backend"),
+                ("/credits\n", "credits available"),
+                ("/jobs\n", "render_"),
+            ],
+        )
+    assert "Cancelled" in text
+    assert not list(out_dir.glob("*.mp4"))
+    # The render went on without us: /resume fetches it.
+    with SkillHost("local", output_dir=out_dir) as host:
+        text = _converse(host, [("/resume\n", "Saved to")])
+    (video,) = out_dir.glob("*.mp4")
+    width, height, frames = _decoded_frames(video)
+    assert (width, height) == (1080, 1920)
+    assert frames > 0
+
+
+def test_missing_file_and_bad_commands_send_nothing(tmp_path: Path) -> None:
+    with SkillHost("local", output_dir=tmp_path) as host:
+        text = _converse(
+            host,
+            [
+                (f"{tmp_path}/gone/cat.jpg make it jiggle\n", "No such file"),
+                ("/nope\n", "Unknown command /nope"),
+                ("/lang fr\n", "/lang en or /lang zh"),
+                ("/lang zh\n", "中文"),
+                ("/help\n", "/resume"),
+            ],
+        )
+        # Nothing reached the backend: no session, not even a connection.
+        assert host.session_id is None
+    assert "Setting things up" not in text
+    assert "再见" in text  # the goodbye follows /lang zh

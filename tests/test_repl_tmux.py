@@ -80,7 +80,9 @@ def test_a_short_conversation_in_a_real_terminal(pane: _Pane) -> None:
     assert "make this image jiggle and bounce" in screen  # the banner
     assert "backend: local" in screen  # the bottom toolbar
 
-    pane.send("/cre", "Tab")  # completion of a command
+    pane.send("/cre")  # completion of a command: the menu, then Tab picks it
+    pane.wait_for("your credit balance")
+    pane.send("Tab")
     pane.wait_for("you> /credits")
     pane.send("Enter")
     screen = pane.wait_for("credits available")
