@@ -452,7 +452,10 @@ class NemoClient:
         paths, urls = split_inputs(files)
         checked = [validate(path) for path in paths]  # every file, before anything is sent
         media: list[MediaInfo] = []
-        path_fn = lambda sid: f"/api/upload-video/{_APP}/me/{sid}"  # noqa: E731
+
+        def path_fn(sid: str | None) -> str:
+            return f"/api/upload-video/{_APP}/me/{sid}"
+
         if checked:
             total = sum(item.size for item in checked)
             sent = 0

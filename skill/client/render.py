@@ -6,7 +6,6 @@ The partial file (``.NAME.part`` beside the destination) survives an interruptio
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -123,8 +122,3 @@ def _attempt(
     if total is not None and received < total:
         raise _Incomplete(f"{received} of {total} bytes")
     return received, total
-
-
-def discard_partial(dest: Path) -> None:
-    with contextlib.suppress(OSError):
-        partial_path(dest).unlink()
