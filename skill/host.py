@@ -506,8 +506,16 @@ class SkillHost:
         self._each(step, projects, lambda s, p: self._chat(s, p, instruction))
 
     def _chat(
-        self, step: _Step, project: _Project, instruction: str, *, follow_up: bool = True
+        self,
+        step: _Step,
+        project: _Project,
+        instruction: str,
+        *,
+        follow_up: bool = True,
+        translate: bool = True,
     ) -> None:
+        """One chat turn: text streamed as deltas; tool events stay inside; then what the
+        backend's GUI words stand for (``translate``), or a summary when it said nothing."""
         pieces: list[str] = []
         # The client reads the state before the turn (snapshot), so that a turn that says
         # nothing can still be described by what it changed.
@@ -523,7 +531,8 @@ class SkillHost:
         if not text.strip():
             self._summarise_changes(step, project)
             return
-        self._act_on_gui_language(step, project, text, follow_up=follow_up)
+        if translate:
+            self._act_on_gui_language(step, project, text, follow_up=follow_up)
 
     def _summarise_changes(self, step: _Step, project: _Project) -> None:
         turn = self._client.changes(project.session_id)
@@ -544,6 +553,8 @@ class SkillHost:
         self, step: _Step, project: _Project, text: str, *, follow_up: bool
     ) -> None:
         """The backend speaks as if there were buttons; offer or do what they stand for."""
+        if not project.has_visual:
+            return  # "click Upload..." before any photo: the connected message already says it
         suggested_export = False
         shown_state = False
         for action in translate_gui(text):
@@ -782,6 +793,8 @@ class SkillHost:
         targets: list[Path],
         preview: Path | str | None,
     ) -> None:
+        if len(photos) == 1:
+            _check_files(photos)  # one bad photo: say so before starting anything
         self._connect(step)
 
         def one(s: _Step, photo: str, target: Path) -> Path:
@@ -791,7 +804,7 @@ class SkillHost:
                 self._projects.append(project)
             self._upload_into(s, project, [photo])
             project.has_visual = True
-            self._chat(s, project, instruction, follow_up=False)
+            self._chat(s, project, instruction, translate=False)  # it exports next anyway
             return self._export(s, project, target)
 
         with self._lock:
@@ -814,9 +827,14 @@ class SkillHost:
             self._write_preview(step, first, Path(preview))
 
     def _write_preview(self, step: _Step, video: Path, target: Path) -> None:
-        from skill.preview import write_preview
-
-        write_preview(video, target)
+        try:
+            from skill.local.render import make_preview
+        except ImportError:
+            raise InputError(
+                "a preview image needs the local extra: "
+                "pip install 'image-to-video-ai-jiggle[local]'"
+            ) from None
+        make_preview(video, target)
         step.emit(
             Reply(
                 ReplyKind.TEXT,
