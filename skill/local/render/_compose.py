@@ -41,7 +41,7 @@ class _Layer:
     """Straight-alpha planes over a box of the canvas: Y at full size; Cb, Cr, alpha at half."""
 
     luma: NDArray[np.uint8]  # (h, w)
-    chroma: NDArray[np.uint8]  # (h/2, w/2, 3): Cb, Cr, alpha
+    chroma: NDArray[np.uint8]  # (h/2, w/2, 4): Cb, Cr, alpha, unused (4 remap fastest)
     x0: int
     y0: int
 
@@ -57,7 +57,7 @@ class _Layer:
 def _layer(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8], x0: int, y0: int) -> _Layer:
     y, u, v = rgb_to_planes(rgb)
     half = cv2.resize(alpha, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
-    return _Layer(y, cv2.merge([u, v, half]), x0, y0)
+    return _Layer(y, cv2.merge([u, v, half, np.zeros_like(half)]), x0, y0)
 
 
 def _blend(dst: NDArray[np.uint8], src: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> None:
@@ -275,7 +275,7 @@ class Compositor:
     ) -> None:
         """Blend ``moved`` (``layer`` after warping, or itself) over the frame's planes."""
         y0, x0, h, w = layer.y0, layer.x0, layer.height, layer.width
-        u, v, half_alpha = cv2.split(moved.chroma)
+        u, v, half_alpha, _ = cv2.split(moved.chroma)
         alpha = cv2.resize(half_alpha, (w, h), interpolation=cv2.INTER_LINEAR)
         _blend(planes[0][y0 : y0 + h, x0 : x0 + w], moved.luma, alpha)
         cy, cx, ch, cw = y0 // 2, x0 // 2, h // 2, w // 2
