@@ -232,6 +232,17 @@ def test_anonymous_token_is_opaque_with_100_credits_for_7_days(local_backend: Lo
     assert second.token != api.token
 
 
+def test_claim_token_and_the_index(api: Api) -> None:
+    claim = api.http.post(
+        "/api/auth/claim-token", json={"task_id": "t", "session_id": "s"}, headers=api.auth
+    ).json()["data"]
+    assert re.fullmatch(r"clm_[A-Za-z0-9]+", claim["claim_token"])
+    assert claim["expires_in"] == 604800
+    assert api.token not in claim["claim_token"]
+    index = api.http.get("/").json()["data"]
+    assert index["download_origin"] == api.backend.download_base_url
+
+
 def test_anonymous_token_needs_a_client_id(local_backend: LocalBackend) -> None:
     response = httpx.post(f"{local_backend.base_url}/api/auth/anonymous-token")
     assert response.status_code == 400

@@ -160,6 +160,14 @@ def test_render_fail_ends_failed_with_a_reason_and_gives_credits_back(
     assert "render-fail" in final["reason"]
     assert api.credits() == {"available": 100, "frozen": 0, "total": 100}
     assert api.state(sid)["state"]["generated_media"] == []
+    # Armed on a poll, it fails the job being polled.
+    job = export(api, sid).json()["data"]
+    polled = api.http.get(
+        f"/api/render/proxy/lambda/{job['id']}",
+        headers={**api.auth, "X-Jiggle-Fault": "render-fail"},
+    )
+    assert polled.json()["data"]["status"] in ("pending", "rendering")
+    assert poll_until_done(api, job["id"])[-1]["status"] == "failed"
 
 
 def test_cancel_a_pending_render() -> None:

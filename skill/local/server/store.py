@@ -37,7 +37,7 @@ class User:
 
 @dataclass
 class Token:
-    token: str
+    token: str = field(repr=False)  # a secret: never in a repr or a log line
     user_id: str
     client_id: str
     ip: str
