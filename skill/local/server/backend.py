@@ -19,10 +19,12 @@ from typing import Any
 import uvicorn
 
 from skill.errors import BackendUnreachable
-from skill.local.server.app import Service, build_api_app, build_download_app
+from skill.local.server.api import build_api_app
 from skill.local.server.chat import IntentionalCut
 from skill.local.server.config import ServerConfig
+from skill.local.server.downloads import build_download_app
 from skill.local.server.faults import FaultBook
+from skill.local.server.service import Service
 from skill.local.server.store import Store
 from skill.redact import install_log_redaction
 

@@ -6,31 +6,33 @@ error envelope, so a client never sees a traceback. Messages say what happened a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from importlib import resources
 from typing import Any
 
-from starlette.responses import JSONResponse
+import yaml
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-__all__ = ["ApiFailure", "error_response", "ok"]
+from skill.local.server.chat import IntentionalCut
+
+__all__ = ["EXCEPTION_HANDLERS", "ApiFailure", "error_response", "ok"]
+
+_log = logging.getLogger("skill.local.server")
 
 # The HTTP status each business code travels with (docs/design.md, "Faults").
 _HTTP_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413}
 
-_DEFAULT_MESSAGES = {
-    1001: "Token expired or invalid. Get a new one from POST /api/auth/anonymous-token.",
-    1002: "Session not found. Create a new one with POST /api/tasks/me/with-session/nemo_agent.",
-    2001: "Out of credits. Register to get more credits.",
-    4001: "Unsupported file type. Send one of: mp4 mov avi webm mkv jpg png gif webp heic mp3 "
-    "wav m4a aac.",
-    4002: "File too large: the limit is 200 MB per file. Compress or trim it and upload again.",
-    400: "Missing X-Client-Id header. Send a random UUID in X-Client-Id.",
-    402: "Export blocked: the X-Skill-Source, X-Skill-Version and X-Skill-Platform headers are "
-    "required (the free plan does not allow exports without them).",
-    429: "Rate limited. Wait for Retry-After seconds, then retry once.",
-    500: "Internal server error (injected or unexpected). Nothing was changed; try again.",
-    502: "Bad gateway. Try again in a moment.",
-    503: "Service unavailable. Try again in a moment.",
-}
+
+@functools.cache
+def _default_messages() -> dict[int, str]:
+    text = resources.files("skill.local.server").joinpath("messages.yaml").read_text("utf-8")
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return {int(code): str(message) for code, message in loaded.items()}
 
 
 class ApiFailure(Exception):
@@ -46,7 +48,7 @@ class ApiFailure(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.code = code
-        self.message = message or _DEFAULT_MESSAGES.get(code, "Request failed.")
+        self.message = message or _default_messages().get(code, "Request failed.")
         self.status = status or _HTTP_FOR_CODE.get(code) or (code if 400 <= code < 600 else 422)
         self.data = dict(data) if data is not None else None
         self.headers = dict(headers or {})
@@ -65,3 +67,35 @@ def error_response(failure: ApiFailure) -> JSONResponse:
         status_code=failure.status,
         headers=failure.headers,
     )
+
+
+async def _on_failure(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiFailure)
+    return error_response(exc)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    hint = {
+        404: f"No endpoint {request.method} {request.url.path}. See docs/local-backend.md.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }.get(exc.status_code, str(exc.detail))
+    return JSONResponse(
+        {"code": exc.status_code, "message": hint, "data": None}, status_code=exc.status_code
+    )
+
+
+async def _on_bug(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, IntentionalCut):  # a fault dropping the connection, after the response began
+        return Response(status_code=500)
+    _log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(
+        ApiFailure(500, f"Internal error ({type(exc).__name__}). Nothing was changed; try again.")
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    ApiFailure: _on_failure,
+    HTTPException: _on_http_error,
+    Exception: _on_bug,
+}

@@ -1,201 +1,34 @@
-"""The two Starlette apps of the local backend: the API origin and the download origin.
-
-Every API endpoint goes through the same steps: fire the faults armed for it, check the bearer
-token, then do its work; whatever goes wrong becomes an error envelope, never a traceback.
-"""
+"""The API origin: every endpoint of the contract (nemo-api.md), with its canonical shapes."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
-import logging
 import random
 import re
 import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
 
-from skill.errors import InputError
 from skill.local.server import draft as drafts
-from skill.local.server.chat import IntentionalCut, Turn, stream_turn
-from skill.local.server.config import ServerConfig
-from skill.local.server.director import Director
-from skill.local.server.envelope import ApiFailure, error_response, ok
-from skill.local.server.faults import FaultBook, FaultRule
+from skill.local.server.chat import Turn, stream_turn
+from skill.local.server.downloads import file_response
+from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure, ok
 from skill.local.server.media import inspect_media
-from skill.local.server.renders import RenderQueue
-from skill.local.server.store import Media, RenderJob, Session, Store, Token, User, new_id
+from skill.local.server.service import ATTRIBUTION, Call, Service, iso_time, read_json_object
+from skill.local.server.store import Media, RenderJob, Session, Token, User, new_id
 from skill.local.server.upload import discard, move_into, receive_multipart, receive_urls
-from skill.manifest import Manifest, attribution_headers
 
-__all__ = ["Service", "build_api_app", "build_download_app"]
+__all__ = ["build_api_app"]
 
-_log = logging.getLogger("skill.local.server")
-_ERROR_FAULTS = {"1001", "1002", "2001", "4001", "4002", "400", "402", "429", "500", "502", "503"}
 _RENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_FAULT_HEADER = "x-jiggle-fault"
-_REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
-# The header names the service requires, taken from the manifest module (values do not matter).
-_ATTRIBUTION = tuple(
-    name.lower() for name in attribution_headers(Manifest("x", "0.0.0", "", None), platform="x")
-)
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Call:
-    """One API request on its way through the service."""
-
-    request: Request
-    endpoint: str
-    faults: list[FaultRule]
-    token: Token | None = None
-    user: User | None = None
-
-    def fired(self, name: str) -> FaultRule | None:
-        return next((rule for rule in self.faults if rule.name == name), None)
-
-
-@dataclass
-class Service:
-    """The state behind both apps: the store, the faults, the director and the render queue."""
-
-    config: ServerConfig
-    store: Store
-    faults: FaultBook
-    director: Director = field(default_factory=Director)
-    closing: asyncio.Event = field(default_factory=asyncio.Event)
-    download_base: str = ""
-    heartbeat_style: str = "mixed"
-    queue: RenderQueue = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.queue = RenderQueue(self.store, self.config)
-
-    # -- the common steps -------------------------------------------------------------------
-
-    def begin(self, request: Request, endpoint: str) -> Call:
-        """Fire this request's faults; an error fault ends the request here."""
-        try:
-            fired = self.faults.take(endpoint, request.headers.get(_FAULT_HEADER))
-        except InputError as exc:
-            raise ApiFailure(4000, f"Bad X-Jiggle-Fault header: {exc.detail}") from None
-        for rule in fired:
-            if rule.name in _ERROR_FAULTS:
-                code = int(rule.name)
-                headers = {}
-                if code == 429:
-                    headers["Retry-After"] = f"{rule.value if rule.value is not None else 1:g}"
-                raise ApiFailure(code, status=code if code < 1000 else None, headers=headers)
-        return Call(request, endpoint, fired)
-
-    def authenticate(self, call: Call) -> User:
-        scheme, _, value = call.request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise ApiFailure(
-                1001,
-                "Missing bearer token: send 'Authorization: Bearer <token>' (get a free token "
-                "from POST /api/auth/anonymous-token).",
-            )
-        with self.store.lock:
-            token = self.store.tokens.get(value.strip())
-            if token is not None and call.fired("expire-token"):
-                token.revoked = True
-                self.store.save_accounts()
-            if token is None or token.revoked or token.expires_at <= self.config.clock():
-                raise ApiFailure(1001)
-            user = self.store.users[token.user_id]
-        call.token, call.user = token, user
-        return user
-
-    def session(self, call: Call, session_id: Any) -> Session:
-        with self.store.lock:
-            session = self.store.sessions.get(str(session_id))
-            if session is not None and call.fired("lose-session"):
-                self.store.forget_session(session.session_id)
-                session = None
-            if session is None or call.user is None or session.user_id != call.user.user_id:
-                raise ApiFailure(
-                    1002,
-                    f"Session {str(session_id)[:40]!r} not found. Create a new one with POST "
-                    "/api/tasks/me/with-session/nemo_agent.",
-                )
-            return session
-
-    def out_of_credits(self, user: User) -> ApiFailure:
-        return ApiFailure(
-            2001,
-            "Out of credits. Register to get more: " + _REGISTER_URL.format(user_id=user.user_id),
-            data={"user_id": user.user_id, "available": user.available, "frozen": user.frozen},
-        )
-
-    # -- URLs -------------------------------------------------------------------------------
-
-    def media_url(self, media: Media) -> str:
-        return f"{self.download_base}/m/{media.key}/{media.filename}"
-
-    def render_url(self, job: RenderJob) -> str:
-        return f"{self.download_base}/r/{job.key}/{job.id}.mp4"
-
-    def media_json(self, media: Media) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "filename": media.filename,
-            "file_type": media.file_type,
-            "cdn_url": self.media_url(media),
-            "width": media.width,
-            "height": media.height,
-            "hash": media.hash,
-            "size": media.size,
-            "media_id": media.media_id,
-        }
-        if media.duration is not None:
-            info["duration"] = media.duration
-        return info
-
-    def job_json(self, job: RenderJob) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": job.id, "status": job.status, "progress": job.progress}
-        if job.status == "completed":
-            data["output"] = {
-                "url": self.render_url(job),
-                "duration": job.duration,
-                "size": job.size,
-                "format": "mp4",
-            }
-        elif job.reason:
-            data["reason"] = job.reason
-        return data
-
-
-async def _json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
-    body = await request.body()
-    if not body.strip():
-        if required:
-            raise ApiFailure(4000, "The request body is empty; send a JSON object.")
-        return {}
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise ApiFailure(4000, f"The request body is not valid JSON ({exc.args[0]}).") from None
-    if not isinstance(value, dict):
-        raise ApiFailure(4000, "The request body must be a JSON object.")
-    return value
-
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -246,20 +79,20 @@ def build_api_app(svc: Service) -> Starlette:
                 "token": token.token,
                 "user_id": user.user_id,
                 "credits": user.available,
-                "expires_at": _iso(token.expires_at),
+                "expires_at": iso_time(token.expires_at),
             }
         )
 
     async def claim_token(request: Request) -> Response:
         call = svc.begin(request, "auth")
         svc.authenticate(call)
-        await _json_object(request, required=False)
+        await read_json_object(request, required=False)
         return ok({"claim_token": new_id("clm_", 24), "expires_in": 604800})
 
     async def create_session(request: Request) -> Response:
         call = svc.begin(request, "session")
         user = svc.authenticate(call)
-        body = await _json_object(request, required=False)
+        body = await read_json_object(request, required=False)
         language = str(body.get("language") or "en")
         session = Session(
             session_id=str(10**18 + secrets.randbelow(9 * 10**18)),
@@ -280,7 +113,7 @@ def build_api_app(svc: Service) -> Starlette:
     async def run_sse(request: Request) -> Response:
         call = svc.begin(request, "chat")
         user = svc.authenticate(call)
-        body = await _json_object(request)
+        body = await read_json_object(request)
         message = body.get("new_message")
         parts = message.get("parts") if isinstance(message, dict) else None
         if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
@@ -365,7 +198,7 @@ def build_api_app(svc: Service) -> Starlette:
         if content_type.startswith("multipart/form-data"):
             received = await receive_multipart(request, incoming, config.max_upload_bytes)
         elif content_type.startswith("application/json"):
-            body = await _json_object(request)
+            body = await read_json_object(request)
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls:
                 raise ApiFailure(4000, 'Send JSON like {"urls": ["file:///path/photo.jpg"]}.')
@@ -472,9 +305,9 @@ def build_api_app(svc: Service) -> Starlette:
     async def export(request: Request) -> Response:
         call = svc.begin(request, "export")
         user = svc.authenticate(call)
-        if any(not request.headers.get(name, "").strip() for name in _ATTRIBUTION):
+        if any(not request.headers.get(name, "").strip() for name in ATTRIBUTION):
             raise ApiFailure(402)
-        body = await _json_object(request)
+        body = await read_json_object(request)
         session = svc.session(call, body.get("sessionId", body.get("session_id")))
         render_id = body.get("id") or f"render_{int(time.time() * 1000)}"
         if not isinstance(render_id, str) or not _RENDER_ID.match(render_id):
@@ -560,7 +393,7 @@ def build_api_app(svc: Service) -> Starlette:
                     f"Render {job.id} is {job.status}, not completed: poll it until completed.",
                 )
             path = store.path_of(job.output)
-        return _file_response(path, f"{job.id}.mp4", call)
+        return file_response(path, f"{job.id}.mp4", call)
 
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(path, handler, methods=[method])
@@ -579,113 +412,4 @@ def build_api_app(svc: Service) -> Starlette:
         route("/api/render/proxy/lambda/{rid}/cancel", cancel, "POST"),
         route("/api/render/proxy/{rid}/download", proxy_download, "GET"),
     ]
-    return Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
-
-
-def build_download_app(svc: Service) -> Starlette:
-    """The download origin (a CDN stand-in): rendered videos and uploaded media, no token,
-    Range requests supported."""
-    store = svc.store
-
-    async def rendered(request: Request) -> Response:
-        call = svc.begin(request, "download")
-        key = request.path_params["key"]
-        with store.lock:
-            job = next((j for j in store.renders.values() if j.key == key), None)
-            if job is None or job.status != "completed" or job.output is None:
-                raise ApiFailure(
-                    4004, "No such video here. Poll the render for its URL.", status=404
-                )
-            path = store.path_of(job.output)
-        return _file_response(path, f"{job.id}.mp4", call)
-
-    async def uploaded(request: Request) -> Response:
-        call = svc.begin(request, "download")
-        key = request.path_params["key"]
-        with store.lock:
-            media = next((m for m in store.media.values() if m.key == key), None)
-            if media is None:
-                raise ApiFailure(4004, "No such file here.", status=404)
-            path = store.path_of(media.path)
-        return _file_response(path, media.filename, call)
-
-    routes = [
-        Route("/r/{key}/{name}", rendered, methods=["GET", "HEAD"]),
-        Route("/m/{key}/{name}", uploaded, methods=["GET", "HEAD"]),
-    ]
-    return Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
-
-
-class _CutFileResponse(FileResponse):
-    """A file response that drops the connection after ``cut_after`` body bytes."""
-
-    def __init__(self, path: Path, *, cut_after: int, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
-        self.cut_after = cut_after
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        budget = self.cut_after
-
-        async def limited(message: Message) -> None:
-            nonlocal budget
-            if message["type"] == "http.response.body":
-                body = message.get("body", b"")
-                if len(body) >= budget:
-                    await send(
-                        {"type": "http.response.body", "body": body[:budget], "more_body": True}
-                    )
-                    raise IntentionalCut("download-cut")
-                budget -= len(body)
-            await send(message)
-
-        await super().__call__(scope, receive, limited)
-
-
-def _file_response(path: Path, filename: str, call: Call) -> Response:
-    media_type = "video/mp4" if filename.endswith(".mp4") else None
-    cut = call.fired("download-cut")
-    if cut is None:
-        return FileResponse(
-            path, media_type=media_type, filename=filename, content_disposition_type="inline"
-        )
-    size = path.stat().st_size
-    cut_after = int(cut.value) if cut.value is not None else size // 2
-    return _CutFileResponse(
-        path,
-        cut_after=cut_after,
-        media_type=media_type,
-        filename=filename,
-        content_disposition_type="inline",
-    )
-
-
-async def _on_failure(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiFailure)
-    return error_response(exc)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    hint = {
-        404: f"No endpoint {request.method} {request.url.path}. See docs/local-backend.md.",
-        405: f"{request.method} is not allowed on {request.url.path}.",
-    }.get(exc.status_code, str(exc.detail))
-    return JSONResponse(
-        {"code": exc.status_code, "message": hint, "data": None}, status_code=exc.status_code
-    )
-
-
-async def _on_bug(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, IntentionalCut):  # a fault dropping the connection, after the response began
-        return Response(status_code=500)
-    _log.error("unexpected error on %s %s: %r", request.method, request.url.path, exc)
-    return error_response(
-        ApiFailure(500, f"Internal error ({type(exc).__name__}). Nothing was changed; try again.")
-    )
-
-
-_EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-    ApiFailure: _on_failure,
-    HTTPException: _on_http_error,
-    Exception: _on_bug,
-}
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
