@@ -253,7 +253,8 @@ class SkillHost:
             yield Reply(ReplyKind.TEXT, say(self._language, "jobs_none"), {"jobs": 0})
             return
         for job in pending:
-            yield Reply(ReplyKind.TEXT, say(self._language, "job_line", **job), job)
+            fields = {key: job[key] for key in ("render_id", "session_id", "created", "output")}
+            yield Reply(ReplyKind.TEXT, say(self._language, "job_line", **fields), job)
         yield Reply(ReplyKind.TEXT, say(self._language, "jobs_hint"), {"jobs": len(pending)})
 
     def set_language(self, language: str) -> None:
@@ -814,12 +815,15 @@ class SkillHost:
             if preview is not None:
                 self._write_preview(step, path, Path(preview))
             return
-        pairs = dict(zip(photos, targets, strict=True))
-        batch = [_Project(session_id="", name=photo) for photo in photos]
+        # Placeholders named for the replies; the sessions are opened inside, one per photo.
+        batch = [_Project(session_id="", name=_display_name(photo)) for photo in photos]
+        work = {
+            id(p): (photo, target) for p, photo, target in zip(batch, photos, targets, strict=True)
+        }
 
         def run(s: _Step, placeholder: _Project) -> Path:
-            assert placeholder.name is not None
-            return one(s, placeholder.name, pairs[placeholder.name])
+            photo, target = work[id(placeholder)]
+            return one(s, photo, target)
 
         outcomes = self._each(step, batch, run)
         first = next((o.path for o in outcomes if o.path is not None), None)
