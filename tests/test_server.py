@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import numpy as np
 import pytest
@@ -727,3 +728,35 @@ def test_a_201_mb_upload_is_refused_while_streaming_without_holding_it(api: Api)
     assert peak < 32 * 1024 * 1024  # client and server together never held the body
     assert not list((api.backend.data_dir / "media" / ".incoming").iterdir())
     assert api.state(sid)["state"]["video_infos"] == []
+
+
+def write_mp4(path: Path) -> Path:
+    """A tiny real H.264 clip, 64x48, ten frames."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((48, 64, 3), i * 20, np.uint8), format="rgb24"
+            )
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def test_clips_are_stored_not_animated_and_names_are_made_safe(api: Api, tmp_path: Path) -> None:
+    sid = api.session()
+    clip = write_mp4(tmp_path / "clip.mp4")
+    files = [("files", ("../../evil name?.mp4", clip.read_bytes()))]
+    response = api.http.post(
+        f"/api/upload-video/nemo_agent/me/{sid}", files=files, headers=api.auth
+    )
+    (info,) = response.json()["data"]["files"]
+    assert info["filename"] == "evil name_.mp4"
+    assert (info["file_type"], info["width"], info["height"]) == ("video", 64, 48)
+    assert info["duration"] == pytest.approx(1.0, abs=0.2)
+    state = api.state(sid)
+    assert state["state"]["draft"]["t"] == []  # only photos go on the video track
+    assert [v["media_id"] for v in state["state"]["video_infos"]] == [info["media_id"]]
+    stored = list((api.backend.data_dir / "media").glob("m_*/*"))
+    assert [p.name for p in stored] == ["evil name_.mp4"]
