@@ -24,7 +24,13 @@ from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure, ok
 from skill.local.server.media import inspect_media
 from skill.local.server.service import ATTRIBUTION, Call, Service, iso_time, read_json_object
 from skill.local.server.store import Media, RenderJob, Session, Token, User, new_id
-from skill.local.server.upload import discard, move_into, receive_multipart, receive_urls
+from skill.local.server.upload import (
+    discard,
+    is_loopback,
+    move_into,
+    receive_multipart,
+    receive_urls,
+)
 
 __all__ = ["build_api_app"]
 
@@ -202,7 +208,10 @@ def build_api_app(svc: Service) -> Starlette:
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls:
                 raise ApiFailure(4000, 'Send JSON like {"urls": ["file:///path/photo.jpg"]}.')
-            received = await receive_urls(urls, incoming, config.max_upload_bytes)
+            local = is_loopback(request.client.host if request.client else None)
+            received = await receive_urls(
+                urls, incoming, config.max_upload_bytes, allow_files=local
+            )
         else:
             raise ApiFailure(
                 4000,

@@ -25,7 +25,15 @@ from starlette.requests import Request
 
 from skill.local.server.envelope import ApiFailure
 
-__all__ = ["Received", "receive_multipart", "receive_urls", "safe_filename"]
+__all__ = [
+    "Received",
+    "discard",
+    "is_loopback",
+    "move_into",
+    "receive_multipart",
+    "receive_urls",
+    "safe_filename",
+]
 
 _CHUNK = 64 * 1024
 # After a part goes over the limit, read at most this much more before giving up on the body.
@@ -192,7 +200,7 @@ async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Re
     return writer.done
 
 
-def _is_loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
     if not host:
         return False
     if host.lower() in _LOOPBACK_NAMES:
@@ -240,8 +248,11 @@ def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int
     return size, digest.hexdigest()
 
 
-async def receive_urls(urls: list[Any], dest: Path, limit: int) -> list[Received]:
-    """Each URL's content copied into ``dest``: ``file://`` paths and loopback ``http://``."""
+async def receive_urls(
+    urls: list[Any], dest: Path, limit: int, *, allow_files: bool = True
+) -> list[Received]:
+    """Each URL's content copied into ``dest``: ``file://`` paths (only when ``allow_files``:
+    the caller is on this machine) and loopback ``http://``."""
     received: list[Received] = []
     try:
         for index, url in enumerate(urls):
@@ -252,10 +263,16 @@ async def receive_urls(urls: list[Any], dest: Path, limit: int) -> list[Received
             path = dest / f".url-{index}-{id(received)}"
             with path.open("wb") as out:
                 try:
+                    if parts.scheme == "file" and not allow_files:
+                        raise ApiFailure(
+                            4000,
+                            f"{url}: file:// URLs are only read for clients on this machine. "
+                            "Upload the file itself instead.",
+                        )
                     if parts.scheme == "file":
                         local = Path(urllib.request.url2pathname(parts.path))
                         size, digest = _copy_file(local, out, limit, name)
-                    elif parts.scheme == "http" and _is_loopback(parts.hostname):
+                    elif parts.scheme == "http" and is_loopback(parts.hostname):
                         size, digest = await _fetch_http(url, out, limit, name)
                     else:
                         raise ApiFailure(
