@@ -688,8 +688,11 @@ def test_stops_cleanly_with_a_chat_stream_open() -> None:
 
     listener = threading.Thread(target=listen)
     listener.start()
-    while not seen:
+    for _ in range(1500):  # the first heartbeat comes at once; bounded so a bug cannot hang
+        if seen:
+            break
         threading.Event().wait(0.02)
+    assert seen
     backend.stop()
     listener.join(timeout=30)
     assert not listener.is_alive()
