@@ -63,6 +63,7 @@ def animate(args: argparse.Namespace) -> int:
             out_dir=args.out_dir,
             preview=args.preview,
         ),
+        concurrency=max(1, args.jobs),
     )
 
 
@@ -149,12 +150,12 @@ def _language_of_text(text: str) -> str:
 # -- running a host call and printing its replies ---------------------------------------------
 
 
-def _run(args: argparse.Namespace, call: HostCall) -> int:
+def _run(args: argparse.Namespace, call: HostCall, **host_options: Any) -> int:
     from skill.host import SkillHost
 
     printer: _Printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter()
     try:
-        host = SkillHost(backend=args.backend, language=args.lang)
+        host = SkillHost(backend=args.backend, language=args.lang, **host_options)
     except JiggleError as exc:
         printer.error(exc, args.lang or "en")
         return exc.exit_code

@@ -151,6 +151,7 @@ class SkillHost:
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()  # the running call's; set when its consumer stops
+        self._hint = True  # say how to start, once connected (not when animate runs it all)
 
     # -- what faces read ----------------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class SkillHost:
         if output is not None and len(photos) > 1:
             raise InputError("-o names one file; with several photos use --out-dir DIR")
         self._follow_language(_language_of_text(instruction))
+        self._hint = False
         targets = self._animate_targets(photos, output, out_dir)
         yield from self._pump(
             lambda step: self._run_animate(step, photos, instruction, targets, preview)
@@ -378,6 +380,7 @@ class SkillHost:
                     "connected",
                     backend=connection.name,
                     credits=self._last_credits,
+                    hint=self._hint,
                 ),
                 {"connected": True, "backend": connection.name, "credits": self._last_credits},
             )
@@ -541,7 +544,8 @@ class SkillHost:
             listed = [change.describe(self._language) for change in turn.changes]
             message = say(self._language, "no_text_changes", changes=listed)
         else:
-            message = say(self._language, "no_text_no_changes")
+            summary = turn.state.timeline.summary(self._language)
+            message = say(self._language, "no_text_no_changes", summary=summary)
         step.emit(
             Reply(
                 ReplyKind.TEXT,
