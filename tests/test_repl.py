@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -427,14 +428,17 @@ def test_ctrl_c_during_an_export_leaves_the_chat_alive(photo: Path, tmp_path: Pa
                 ("/export\n", "render "),
                 ("\x03", "keeps running on the backend"),
                 ("/credits\n", "credits available"),
-                ("/jobs\n", "render_"),
+                ("/jobs\n", "session"),
             ],
         )
-    assert "Cancelled" in text
+    cancelled = re.search(r"Cancelled\. Render (\S+) keeps running", text)
+    assert cancelled is not None, text
+    render_id = cancelled.group(1)
+    assert f"{render_id}  session" in text  # /jobs lists it
     assert not list(out_dir.glob("*.mp4"))
-    # The render went on without us: /resume fetches it.
+    # The render went on without us: /resume fetches it, in a later chat.
     with SkillHost("local", output_dir=out_dir) as host:
-        text = _converse(host, [("/resume\n", "Saved to")])
+        text = _converse(host, [(f"/resume {render_id}\n", "Saved to")])
     (video,) = out_dir.glob("*.mp4")
     width, height, frames = _decoded_frames(video)
     assert (width, height) == (1080, 1920)

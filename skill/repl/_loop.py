@@ -311,19 +311,24 @@ class Repl:
     def _operate(self, start: Callable[[], Iterator[ReplyLike]]) -> None:
         """Run one host operation, showing its replies; Ctrl-C stops it, not the chat."""
         replies: Iterator[ReplyLike] | None = None
+        # Renders this operation started and has not yet delivered: what Ctrl-C leaves running.
+        running: dict[str, None] = {}
         try:
             with self._interrupter as interrupter, self._watch_keys(interrupter):
                 replies = start()
                 for reply in replies:
+                    self._track_render(reply, running)
                     self._view.show(reply)
                     if interrupter.requested:
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
-            # Read before closing: closing ends the host's step and forgets the render.
-            render_id = getattr(self._host, "active_render", None)
+            active = getattr(self._host, "active_render", None)
+            if isinstance(active, str) and active:
+                running.setdefault(active)
             self._close(replies)
-            key = "cancelled_render" if render_id else "cancelled"
-            self._view.line(ui(self._language, key, render_id=render_id), "class:status")
+            key = "cancelled_render" if running else "cancelled"
+            render_ids = ", ".join(running)
+            self._view.line(ui(self._language, key, render_id=render_ids), "class:status")
         except JiggleError as error:
             self._view.line(error.human(self._language), "class:error")
         except Exception as error:  # the chat outlives a bug; say what it was
@@ -333,6 +338,16 @@ class Repl:
             self._close(replies)
             self._view.close_line()
         self._follow_host_language()
+
+    @staticmethod
+    def _track_render(reply: ReplyLike, running: dict[str, None]) -> None:
+        render_id = reply.data.get("render_id")
+        if not isinstance(render_id, str) or not render_id:
+            return
+        if str(reply.kind) in ("result", "error"):
+            running.pop(render_id, None)
+        elif str(reply.kind) in ("progress", "status"):
+            running.setdefault(render_id)
 
     @staticmethod
     def _close(replies: Iterator[ReplyLike] | None) -> None:
