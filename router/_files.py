@@ -23,18 +23,23 @@ _FILES = re.compile(
     rf"|(?P<windows>(?<!\w)[A-Za-z]:\\[^{_STOP}*?]+)"
     # A POSIX path: ~/x, ./x, ../x or /a/b (a bare "/word" is too often not a path). Spaces
     # may sit inside folder names ("/Users/me/My Photos/cat.jpg"), not in the file's own name.
-    rf"|(?P<posix>(?<![\w/.:~-])(?:~|\.{{1,2}})?/(?:[^{_STOP}/]+(?: [^{_STOP}/]+)*/)*[^{_STOP}/]+)"
+    rf"|(?P<posix>(?<![\w/.:~-])(?:~|\.{{1,2}})?/"
+    rf"(?:[^{_STOP}/]+(?: [^{_STOP}/.~][^{_STOP}/]*)*/)*[^{_STOP}/]+)"
     # A bare file name with a media extension: cat.jpg, IMG_0042.HEIC.
     rf"|(?P<bare>(?<![\w/\\.-])[A-Za-z0-9_\-][A-Za-z0-9_.\-]*\.{_MEDIA}\b)",
     re.IGNORECASE,
 )
 _TRAILING = ".,;:!?)]}>"
+# Every file the pattern finds has a slash, a backslash or an extension: a cheap first test.
+_MAYBE = re.compile(r"[/\\]|\.[A-Za-z0-9]")
 _MEDIA_NAME = re.compile(rf"\.{_MEDIA}$", re.IGNORECASE)
 
 
 def extract_files(text: str) -> tuple[list[str], str]:
     """The paths and URLs in ``text`` in order, and ``text`` with each one replaced by FILE."""
     found: list[str] = []
+    if _MAYBE.search(text) is None:
+        return found, text
 
     def _take(match: re.Match[str]) -> str:
         quoted = match.group("quoted")

@@ -34,6 +34,7 @@ _QUOTED_SPANS = re.compile(
     r"|(?<![a-z0-9])'[^'\n]+'(?![a-z0-9])"
 )
 _STRAY_QUOTES = re.compile(r"[\"'`´“”‘’「」『』《》]")
+_TAB_OR_DOUBLE_SPACE = re.compile(r"[\t\r\f\v]|  ")
 
 
 def fold(text: str) -> str:
@@ -42,17 +43,25 @@ def fold(text: str) -> str:
     Full-width letters and punctuation become ASCII ("ＥＸＰＯＲＴ！" -> "export!"), control and
     zero-width characters become spaces, and spaces inside Chinese text go ("导 出" -> "导出").
     """
-    text = unicodedata.normalize("NFKC", text).lower().translate(_HANT_TO_HANS)
-    text = _CONTROL.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    return _SPACE_BETWEEN_HAN.sub("", text)
+    if text.isascii():  # the common case: ASCII is its own NFKC form, and has no Chinese
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKC", text).lower().translate(_HANT_TO_HANS)
+        text = _SPACE_BETWEEN_HAN.sub("", text)
+    if not text.isprintable():
+        text = _CONTROL.sub(" ", text)
+    if _TAB_OR_DOUBLE_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    return text
 
 
 def mask_quotes(text: str) -> str:
     """Quoted text becomes one placeholder: "add a title \\"Export Sale\\"" is about a title."""
+    if _STRAY_QUOTES.search(text) is None:
+        return text
     text = _APOSTROPHE.sub("", text)
     text = _QUOTED_SPANS.sub(f" {QUOTED} ", text)
-    return _STRAY_QUOTES.sub(" ", text)
+    return _SPACES.sub(" ", _STRAY_QUOTES.sub(" ", text))
 
 
 def language(folded: str) -> Language:

@@ -51,4 +51,7 @@ class TypoFixer:
         return word
 
     def fix(self, text: str) -> str:
+        words = _WORD.findall(text)
+        if all(self._lookup(word) == word for word in words):
+            return text
         return _WORD.sub(lambda m: self._lookup(m.group(0)), text)

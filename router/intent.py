@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from router._data import alternation, load
+from router._data import Matcher, Words, alternation, load
 from router._files import extract_files
 from router._text import FILE, QUOTED, Language, fold, language, mask_quotes
 from router._typos import TypoFixer
@@ -71,11 +71,11 @@ class Intent:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     action: Action
-    strong: re.Pattern[str] | None
-    weak: re.Pattern[str] | None
-    objects: re.Pattern[str] | None
-    lookalike: re.Pattern[str] | None
-    blocked_by: frozenset[str]
+    strong: Matcher
+    weak: Matcher
+    objects: Matcher
+    lookalike: Matcher
+    blocked_by: tuple[str, ...]
 
 
 def _words(items: Iterable[Any]) -> frozenset[str]:
@@ -93,6 +93,7 @@ def _both(table: dict[str, Any]) -> list[str]:
 
 _TABLES = load("intents.yaml")
 _SPLIT = alternation(_TABLES["split"])
+_MAY_SPLIT = Matcher(_TABLES["split"])
 _FIRST = alternation(_TABLES["first"])
 _FILLER_EN = _words(_TABLES["filler_en"])
 _FILLER_ZH = _longest_first(_TABLES["filler_zh"])
@@ -101,19 +102,25 @@ _UPLOAD_FILLER_ZH = _longest_first([*_TABLES["filler_zh"], *_TABLES["upload_fill
 _RULES = tuple(
     _Rule(
         action=Action(name),
-        strong=alternation(spec.get("en", []) + spec.get("zh", [])),
-        weak=alternation(spec.get("weak", [])),
-        objects=alternation(spec.get("object", [])),
-        lookalike=alternation(spec.get("lookalike", [])),
-        blocked_by=frozenset(spec.get("blocked_by", [])),
+        strong=Matcher(spec.get("en", []) + spec.get("zh", [])),
+        weak=Matcher(spec.get("weak", [])),
+        objects=Matcher(spec.get("object", [])),
+        lookalike=Matcher(spec.get("lookalike", [])),
+        blocked_by=tuple(spec.get("blocked_by", [])),
     )
     for name, spec in _TABLES["actions"].items()
 )
-_BLOCKERS: dict[str, re.Pattern[str] | None] = {
-    name: alternation(_both(table)) for name, table in _TABLES["blockers"].items()
+# Any keyword of any action, weak or strong: a clause without one is chat at once.
+_ANY_KEYWORD = Matcher(
+    entry
+    for spec in _TABLES["actions"].values()
+    for entry in (*spec.get("en", []), *spec.get("zh", []), *spec.get("weak", []))
+)
+_BLOCKERS: dict[str, Matcher] = {
+    name: Matcher(_both(table)) for name, table in _TABLES["blockers"].items()
 }
 _NOT_NEGATION = alternation(_both(_TABLES["blockers"]["negation"]["not_negation"]))
-_REQUEST = alternation(_both(_TABLES["blockers"]["pending"]["request"]))
+_REQUEST = Matcher(_both(_TABLES["blockers"]["pending"]["request"]))
 _TYPOS = TypoFixer(_TABLES["typo_targets"], _TABLES["not_typos"])
 _ASCII_WORD = re.compile(r"[a-z0-9]+", re.ASCII)
 
@@ -145,7 +152,7 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
 
 def _clauses(text: str) -> list[str]:
     """The clauses of ``text`` in the order to run them ("A, but first B" runs B first)."""
-    pieces = _SPLIT.split(text) if _SPLIT is not None else [text]
+    pieces = _SPLIT.split(text) if _SPLIT is not None and _MAY_SPLIT.found(text) else [text]
     ordered: list[str] = []
     for piece in pieces:
         piece = piece.strip()
@@ -168,58 +175,48 @@ def _read_clause(clause: str) -> list[Action]:
         return [Action.UPLOAD, *_read_clause(rest)]
     if _only_filler(clause, _FILLER_EN, _FILLER_ZH):
         return []
+    if not _ANY_KEYWORD.found(clause):
+        return [Action.CHAT]
     hits = _hits(clause, weak=False) or _hits(clause, weak=True)
     return [action for _, action in sorted(hits)] or [Action.CHAT]
 
 
 def _hits(clause: str, *, weak: bool) -> list[tuple[int, Action]]:
     hits: list[tuple[int, Action]] = []
+    words: Words | None = None
     for rule in _RULES:
-        pattern = rule.weak if weak else rule.strong
-        if pattern is None:
-            continue
-        if rule.lookalike is not None and rule.lookalike.search(clause):
-            continue
-        for match in pattern.finditer(clause):
-            if not _blocked(rule, clause, match):
-                hits.append((match.start(), rule.action))
+        for start, end in (rule.weak if weak else rule.strong).spans(clause):
+            words = words or Words.of(clause)
+            if rule.lookalike.found(clause, words):
+                break
+            if not _blocked(rule, clause, start, end, words):
+                hits.append((start, rule.action))
                 break
     return hits
 
 
-def _blocked(rule: _Rule, clause: str, match: re.Match[str]) -> bool:
-    """Whether the words around ``match`` say it is not a request for ``rule.action``."""
-    before, after = clause[: match.start()], clause[match.end() :]
+def _blocked(rule: _Rule, clause: str, start: int, end: int, words: Words) -> bool:
+    """Whether the words around ``clause[start:end]`` say it is not a ``rule.action``."""
+    before, after = clause[:start], clause[end:]
     for name in rule.blocked_by:
+        blocker = _BLOCKERS[name]
         if name == "negation":
             if _NOT_NEGATION is not None:
                 before = _NOT_NEGATION.sub(" ", before)
-            if _search(name, before):
-                return True
+            blocked = blocker.found(before)
         elif name == "purpose":
-            if _search(name, before):
-                return True
+            blocked = blocker.found(before)
         elif name == "deferral":
-            if _search(name, after):
-                return True
+            blocked = blocker.found(after)
         elif name == "pending":
-            asked_politely = _REQUEST is not None and _REQUEST.search(before)
-            if _search(name, clause) and not asked_politely:
-                return True
+            blocked = blocker.found(clause, words) and not _REQUEST.found(before)
         elif name == "edit":
-            rest = f"{before} {after}"
-            if rule.objects is not None:
-                rest = rule.objects.sub(" ", rest)
-            if _search(name, rest):
-                return True
-        elif _search(name, clause):
+            blocked = blocker.found(rule.objects.strip(f"{before} {after}"))
+        else:
+            blocked = blocker.found(clause, words)
+        if blocked:
             return True
     return False
-
-
-def _search(blocker: str, text: str) -> bool:
-    pattern = _BLOCKERS.get(blocker)
-    return pattern is not None and pattern.search(text) is not None
 
 
 def _only_filler(text: str, words: frozenset[str], phrases: re.Pattern[str] | None) -> bool:
