@@ -76,18 +76,18 @@ def pane(tmp_path: Path) -> Iterator[_Pane]:
 
 
 def test_a_short_conversation_in_a_real_terminal(pane: _Pane) -> None:
-    screen = pane.wait_for("you>")
+    screen = pane.wait_for("backend: local")  # the bottom toolbar, drawn with the prompt
     assert "make this image jiggle and bounce" in screen  # the banner
-    assert "backend: local" in screen  # the bottom toolbar
+    assert "you>" in screen
 
     pane.send("/cre")  # completion of a command: the menu, then Tab picks it
     pane.wait_for("your credit balance")
     pane.send("Tab")
     pane.wait_for("you> /credits")
     pane.send("Enter")
-    screen = pane.wait_for("credits available")
-    # The toolbar learned the balance on connecting.
-    assert "credits: 100" in screen
+    pane.wait_for("credits available")  # the reply
+    # The toolbar, redrawn with the next prompt, learned the balance on connecting.
+    screen = pane.wait_for("credits: 100")
     assert "session: —" in screen
 
     pane.send("C-c")  # at the prompt: drops the line, the chat stays
