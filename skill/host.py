@@ -33,7 +33,7 @@ from skill import paths
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob
 from skill.errors import Cancelled, InputError, JiggleError
-from skill.replies import Reply, ReplyKind, language_of, say
+from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
 
 __all__ = ["Replies", "Reply", "ReplyKind", "SkillHost"]
 
@@ -136,7 +136,9 @@ class SkillHost:
     ) -> None:
         self._backend_name = resolve_backend(backend)
         self._fixed_language = language_of(language) if language else None
-        self._language = self._fixed_language or "en"
+        self._language = self._fixed_language or "en"  # "en" or "zh": sessions, errors
+        # The templates' language: "zh-Hant" for a user who writes traditional characters.
+        self._reply_language = reply_language(language) if language else self._language
         self._output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
         self._base_url = base_url
         self._token = token
@@ -189,7 +191,7 @@ class SkillHost:
     def handle(self, text: str, attachments: Sequence[str] = ()) -> Replies:
         """Answer one message (with attached file paths or URLs)."""
         intent = classify(text, attachments)
-        self._follow_language(intent.language)
+        self._follow_language(intent.language, text)
         yield from self._pump(lambda step: self._run_intent(step, intent, text))
 
     def animate(
@@ -206,7 +208,7 @@ class SkillHost:
             raise InputError("no photo given")
         if output is not None and len(photos) > 1:
             raise InputError("-o names one file; with several photos use --out-dir DIR")
-        self._follow_language(_language_of_text(instruction))
+        self._follow_language(_language_of_text(instruction), instruction)
         self._hint = False
         targets = self._animate_targets(photos, output, out_dir)
         yield from self._pump(
@@ -252,16 +254,17 @@ class SkillHost:
         """:meth:`pending_renders` as replies, one line per render."""
         pending = self.pending_renders()
         if not pending:
-            yield Reply(ReplyKind.TEXT, say(self._language, "jobs_none"), {"jobs": 0})
+            yield Reply(ReplyKind.TEXT, say(self._reply_language, "jobs_none"), {"jobs": 0})
             return
         for job in pending:
             fields = {key: job[key] for key in ("render_id", "session_id", "created", "output")}
-            yield Reply(ReplyKind.TEXT, say(self._language, "job_line", **fields), job)
-        yield Reply(ReplyKind.TEXT, say(self._language, "jobs_hint"), {"jobs": len(pending)})
+            yield Reply(ReplyKind.TEXT, say(self._reply_language, "job_line", **fields), job)
+        yield Reply(ReplyKind.TEXT, say(self._reply_language, "jobs_hint"), {"jobs": len(pending)})
 
     def set_language(self, language: str) -> None:
         """Fix the reply language from now on (``"en"`` or ``"zh"``)."""
         self._fixed_language = self._language = language_of(language)
+        self._reply_language = reply_language(language)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -319,7 +322,7 @@ class SkillHost:
                         quiet_since = time.monotonic()
                         yield Reply(
                             ReplyKind.STATUS,
-                            say(self._language, "still_working"),
+                            say(self._reply_language, "still_working"),
                             {"still_working": True},
                         )
                     continue
@@ -350,7 +353,7 @@ class SkillHost:
         if Action.UPLOAD in actions and files:
             self._upload(step, files, reuse=False)
         elif Action.UPLOAD in actions and not files:
-            step.emit(Reply(ReplyKind.TEXT, say(self._language, "no_session")))
+            step.emit(Reply(ReplyKind.TEXT, say(self._reply_language, "no_session")))
         for action in actions:
             if action == Action.UPLOAD:
                 continue
@@ -368,7 +371,9 @@ class SkillHost:
         with self._lock:
             if self._connection is not None:
                 return self._connection
-        step.emit(Reply(ReplyKind.STATUS, say(self._language, "setting_up"), {"phase": "setup"}))
+        step.emit(
+            Reply(ReplyKind.STATUS, say(self._reply_language, "setting_up"), {"phase": "setup"})
+        )
         connection = self._connect_quietly()
         credits = connection.client.credits()
         self._last_credits = _int_or_none(getattr(credits, "available", None))
@@ -376,7 +381,7 @@ class SkillHost:
             Reply(
                 ReplyKind.STATUS,
                 say(
-                    self._language,
+                    self._reply_language,
                     "connected",
                     backend=connection.name,
                     credits=self._last_credits,
@@ -476,7 +481,7 @@ class SkillHost:
 
     def _upload_into(self, step: _Step, project: _Project, files: list[str]) -> None:
         names = [_display_name(f) for f in files]
-        step.emit(Reply(ReplyKind.STATUS, say(self._language, "uploading", names=names)))
+        step.emit(Reply(ReplyKind.STATUS, say(self._reply_language, "uploading", names=names)))
         progress = _Progress(step, "upload")
         media = self._client.upload(project.session_id, files, progress=progress)
         uploaded = [
@@ -491,7 +496,7 @@ class SkillHost:
         step.emit(
             Reply(
                 ReplyKind.TEXT,
-                say(self._language, "uploaded", files=uploaded),
+                say(self._reply_language, "uploaded", files=uploaded),
                 {"session_id": project.session_id, "files": uploaded},
             )
         )
@@ -542,10 +547,10 @@ class SkillHost:
         turn = self._client.changes(project.session_id)
         if turn.changes:
             listed = [change.describe(self._language) for change in turn.changes]
-            message = say(self._language, "no_text_changes", changes=listed)
+            message = say(self._reply_language, "no_text_changes", changes=listed)
         else:
             summary = turn.state.timeline.summary(self._language)
-            message = say(self._language, "no_text_no_changes", summary=summary)
+            message = say(self._reply_language, "no_text_no_changes", summary=summary)
         step.emit(
             Reply(
                 ReplyKind.TEXT,
@@ -569,7 +574,7 @@ class SkillHost:
                 step.emit(
                     Reply(
                         ReplyKind.SUGGESTION,
-                        say(self._language, "suggest_export"),
+                        say(self._reply_language, "suggest_export"),
                         {"action": "export"},
                     )
                 )
@@ -595,7 +600,9 @@ class SkillHost:
         step.emit(
             Reply(
                 ReplyKind.TEXT,
-                say(self._language, "credits", available=available, frozen=frozen, total=total),
+                say(
+                    self._reply_language, "credits", available=available, frozen=frozen, total=total
+                ),
                 {"available": available, "frozen": frozen, "total": total},
             )
         )
@@ -603,12 +610,12 @@ class SkillHost:
     def _show_state(self, step: _Step, projects: list[_Project]) -> None:
         self._connect(step)
         if not projects:
-            step.emit(Reply(ReplyKind.TEXT, say(self._language, "no_session")))
+            step.emit(Reply(ReplyKind.TEXT, say(self._reply_language, "no_session")))
             return
         for project in projects:
             timeline = self._client.state(project.session_id).timeline
             summary = timeline.summary(self._language)
-            text = say(self._language, "timeline", summary=summary)
+            text = say(self._reply_language, "timeline", summary=summary)
             if len(projects) > 1 and project.name:
                 text = say_tagged(project.name, text)
             step.emit(
@@ -624,7 +631,7 @@ class SkillHost:
     def _export_all(self, step: _Step, projects: list[_Project]) -> None:
         self._connect(step)
         if not projects:
-            step.emit(Reply(ReplyKind.TEXT, say(self._language, "nothing_to_export")))
+            step.emit(Reply(ReplyKind.TEXT, say(self._reply_language, "nothing_to_export")))
             return
         if len(projects) == 1:
             self._export(step, projects[0], self._output_for(projects[0]))
@@ -640,7 +647,7 @@ class SkillHost:
         step.emit(
             Reply(
                 ReplyKind.STATUS,
-                say(self._language, "exporting", name=project.name or ""),
+                say(self._reply_language, "exporting", name=project.name or ""),
                 {"phase": "render"},
             )
         )
@@ -665,7 +672,7 @@ class SkillHost:
         render_progress = _Progress(step, "render", render_id=render_id)
         try:
             finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
-            step.emit(Reply(ReplyKind.STATUS, say(self._language, "downloading")))
+            step.emit(Reply(ReplyKind.STATUS, say(self._reply_language, "downloading")))
             output.parent.mkdir(parents=True, exist_ok=True)
             path = Path(client.download(finished, output, progress=_Progress(step, "download")))
         except Cancelled:
@@ -679,7 +686,7 @@ class SkillHost:
             Reply(
                 ReplyKind.RESULT,
                 say(
-                    self._language,
+                    self._reply_language,
                     "saved",
                     path=str(path),
                     size=_human_size(size),
@@ -717,15 +724,17 @@ class SkillHost:
         if render_id is None:
             pending = self.pending_renders()
             if not pending:
-                step.emit(Reply(ReplyKind.TEXT, say(self._language, "jobs_none"), {"jobs": 0}))
+                step.emit(
+                    Reply(ReplyKind.TEXT, say(self._reply_language, "jobs_none"), {"jobs": 0})
+                )
                 return
             render_id = str(pending[0]["render_id"])
         elif self._client.jobs.get(render_id) is None:
-            raise InputError(say(self._language, "resume_unknown", render_id=render_id))
+            raise InputError(say(self._reply_language, "resume_unknown", render_id=render_id))
         step.emit(
             Reply(
                 ReplyKind.STATUS,
-                say(self._language, "resuming", render_id=render_id),
+                say(self._reply_language, "resuming", render_id=render_id),
                 {"render_id": render_id},
             )
         )
@@ -762,7 +771,7 @@ class SkillHost:
         step.emit(
             Reply(
                 ReplyKind.TEXT,
-                say(self._language, "batch_done", ok=len(outcomes) - failed, failed=failed),
+                say(self._reply_language, "batch_done", ok=len(outcomes) - failed, failed=failed),
                 {"batch": True, "done": len(outcomes) - failed, "failed": failed},
             )
         )
@@ -846,7 +855,7 @@ class SkillHost:
         step.emit(
             Reply(
                 ReplyKind.TEXT,
-                say(self._language, "preview_saved", path=str(target)),
+                say(self._reply_language, "preview_saved", path=str(target)),
                 {"preview": str(target)},
             )
         )
@@ -862,14 +871,21 @@ class SkillHost:
         return Reply(ReplyKind.ERROR, exc.human(self._language), data)
 
     def _unexpected_reply(self, exc: Exception) -> Reply:
-        text = say(self._language, "unexpected", detail=type(exc).__name__)
+        text = say(self._reply_language, "unexpected", detail=type(exc).__name__)
         return Reply(ReplyKind.ERROR, text, {"code": "bug", "exit_code": 1})
 
     # language and memory
 
-    def _follow_language(self, language: str | None) -> None:
-        if self._fixed_language is None and language:
-            self._language = language_of(language)
+    def _follow_language(self, language: str | None, text: str) -> None:
+        if self._fixed_language is not None or not language:
+            return
+        self._language = language_of(language)
+        if self._language == "en":
+            self._reply_language = "en"
+        else:  # keep the script the user writes in; a message in neither keeps the last one
+            script = chinese_script(text)
+            if script is not None or not self._reply_language.startswith("zh"):
+                self._reply_language = script or "zh"
 
     def _remember_session(self, session_id: str) -> None:
         file = paths.data_dir() / _LAST_SESSION_FILE

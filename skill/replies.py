@@ -14,9 +14,10 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["Reply", "ReplyKind", "language_of", "say"]
+__all__ = ["Reply", "ReplyKind", "chinese_script", "language_of", "reply_language", "say"]
 
-_LANGUAGES = ("en", "zh")
+# Language tags written in traditional characters.
+_HANT_TAGS = ("zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh_tw", "zh_hk", "zh_mo")
 
 
 class ReplyKind(StrEnum):
@@ -54,6 +55,40 @@ def language_of(lang: str | None) -> str:
     return "zh" if lang and lang.lower().startswith("zh") else "en"
 
 
+def reply_language(lang: str | None) -> str:
+    """Which templates speak ``lang``: ``"en"``, ``"zh"`` or ``"zh-Hant"`` (zh-TW, zh-HK...)."""
+    if lang and lang.lower().startswith(_HANT_TAGS):
+        return "zh-Hant"
+    return language_of(lang)
+
+
+def chinese_script(text: str) -> str | None:
+    """``"zh-Hant"`` when ``text`` is written in traditional characters, ``"zh"`` when in
+    simplified ones, ``None`` when it says nothing either way.
+
+    A character only Big5 can encode is traditional, one only GB2312 can encode simplified;
+    most characters are shared and do not count.
+    """
+    traditional = simplified = 0
+    for char in text:
+        if not "\u4e00" <= char <= "\u9fff":
+            continue
+        in_big5, in_gb2312 = _encodes(char, "big5"), _encodes(char, "gb2312")
+        traditional += in_big5 and not in_gb2312
+        simplified += in_gb2312 and not in_big5
+    if traditional == simplified:
+        return None
+    return "zh-Hant" if traditional > simplified else "zh"
+
+
+def _encodes(char: str, codec: str) -> bool:
+    try:
+        char.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     # Plain text, not HTML: no autoescaping. StrictUndefined makes a missing field a bug we see.
@@ -72,14 +107,14 @@ def _macros(lang: str) -> Any:
 
 
 def say(lang: str | None, name: str, /, **fields: Any) -> str:
-    """The message ``name`` in ``lang``, with ``fields`` filled in, as one line.
+    """The message ``name`` in ``lang`` (see :func:`reply_language`), as one line.
 
     Templates may spread a message over several lines for readability; the pieces are joined
     with a space (English) or nothing (Chinese, which does not separate words).
     """
-    lang = language_of(lang)
+    lang = reply_language(lang)
     macro = getattr(_macros(lang), name, None)
     if macro is None:
         raise KeyError(f"no reply template named {name!r}")
     pieces = [line.strip() for line in str(macro(**fields)).splitlines()]
-    return ("" if lang == "zh" else " ").join(piece for piece in pieces if piece)
+    return ("" if lang.startswith("zh") else " ").join(piece for piece in pieces if piece)

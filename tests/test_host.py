@@ -332,25 +332,35 @@ def test_out_of_credits_links_to_registration(
 
 
 @pytest.mark.parametrize(
-    ("message", "upload_word"),
-    [("让这张图片轻轻抖动，2秒", "已上传"), ("讓這張圖片輕輕彈跳，2秒", "已上传")],
+    ("message", "words"),
+    [
+        (
+            "让这张图片轻轻抖动，2秒",
+            ("正在准备...", "已连接", "已上传", "还有多少积分", "可用积分"),
+        ),
+        (
+            "讓這張圖片輕輕彈跳，2秒",
+            ("正在準備...", "已連接", "已上傳", "還有多少積分", "可用積分"),
+        ),
+    ],
     ids=["simplified", "traditional"],
 )
-def test_chinese_conversation_is_answered_in_chinese(
-    backend: LocalBackend, tmp_path: Path, photo: Path, message: str, upload_word: str
+def test_chinese_conversation_is_answered_in_the_users_script(
+    backend: LocalBackend, tmp_path: Path, photo: Path, message: str, words: tuple[str, ...]
 ) -> None:
+    setting_up, connected, uploaded, question, available = words
     with _host(backend, tmp_path) as host:
         replies = list(host.handle(message, [str(photo)]))
-        balance = list(host.handle("还有多少积分"))
+        balance = list(host.handle(question))
         assert host.language == "zh"
     assert _errors(replies) == []
     statuses = [r.text for r in _of(replies, ReplyKind.STATUS)]
-    assert statuses[0] == "正在准备..."
-    assert statuses[1].startswith("已连接")
-    assert any(upload_word in r.text for r in _of(replies, ReplyKind.TEXT))
+    assert statuses[0] == setting_up
+    assert statuses[1].startswith(connected)
+    assert any(uploaded in r.text for r in _of(replies, ReplyKind.TEXT))
     streamed = "".join(r.text for r in _of(replies, ReplyKind.DELTA))
     assert any("\u4e00" <= ch <= "\u9fff" for ch in streamed)  # the session speaks Chinese
-    assert any("可用积分" in r.text for r in _of(balance, ReplyKind.TEXT))
+    assert any(available in r.text for r in _of(balance, ReplyKind.TEXT))
 
 
 # -- interruption -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.replies import Reply, ReplyKind, language_of, say
+from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "skill" / "templates"
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\(")
@@ -18,10 +18,11 @@ def _macros(lang: str) -> set[str]:
     return set(_MACRO.findall((_TEMPLATES / f"{lang}.j2").read_text(encoding="utf-8")))
 
 
-def test_every_english_message_has_a_chinese_twin() -> None:
-    english, chinese = _macros("en"), _macros("zh")
+@pytest.mark.parametrize("lang", ["zh", "zh-Hant"])
+def test_every_english_message_has_a_chinese_twin(lang: str) -> None:
+    english, chinese = _macros("en"), _macros(lang)
     assert english, "no macros found in en.j2"
-    assert english <= chinese, f"missing in zh.j2: {sorted(english - chinese)}"
+    assert english <= chinese, f"missing in {lang}.j2: {sorted(english - chinese)}"
 
 
 _SAMPLES: dict[str, dict[str, object]] = {
@@ -40,7 +41,7 @@ _SAMPLES: dict[str, dict[str, object]] = {
 }
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lang", ["en", "zh", "zh-Hant"])
 @pytest.mark.parametrize("name", sorted(_SAMPLES))
 def test_messages_fill_in_their_fields(lang: str, name: str) -> None:
     text = say(lang, name, **_SAMPLES[name])
@@ -68,7 +69,19 @@ def test_chinese_follows_any_chinese_tag() -> None:
     assert language_of("zh_CN.UTF-8") == "zh"
     assert language_of("en_US") == "en"
     assert language_of(None) == "en"
-    assert say("zh-TW", "setting_up") == say("zh", "setting_up") != say("en", "setting_up")
+    assert say("zh-CN", "setting_up") == say("zh", "setting_up") != say("en", "setting_up")
+
+
+def test_traditional_tags_and_text_get_traditional_replies() -> None:
+    assert reply_language("zh-TW") == reply_language("zh-Hant") == "zh-Hant"
+    assert reply_language("zh_HK.UTF-8") == "zh-Hant"
+    assert reply_language("zh-CN") == "zh"
+    assert say("zh-Hant", "downloading") == "正在下載影片..."
+    assert chinese_script("讓這張圖片輕輕彈跳") == "zh-Hant"
+    assert chinese_script("让这张图片轻轻抖动") == "zh"
+    assert chinese_script("帮我 export 一下") == "zh"
+    assert chinese_script("2秒") is None  # shared characters say nothing
+    assert chinese_script("make it bounce") is None
 
 
 def test_json_event_has_kind_text_and_data() -> None:
