@@ -11,7 +11,7 @@ literal text it starts with ("send", "出") is present at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -60,84 +60,125 @@ class Words:
 
 
 class Matcher:
-    """Whether (and where) any entry of a table list matches a text."""
+    """Whether (and where) any entry of a table list matches a text.
 
-    def __init__(self, entries: Iterable[str]) -> None:
-        words: set[str] = set()
-        phrases: list[str] = []
-        literals: list[str] = []
-        gated: dict[str, list[str]] = {}
-        always: list[str] = []
-        for entry in (alt for item in entries for alt in _top_level_alternatives(item)):
-            word_list = _WORD_LIST.match(entry)
-            if word_list is not None:
-                for word in word_list.group(1).split("|"):
-                    (phrases.append(word) if " " in word else words.add(word))
-            elif _LITERAL.match(entry) and not entry.isascii():
-                literals.append(entry)
-            elif triggers := _triggers(entry):
-                for trigger in triggers:
-                    gated.setdefault(trigger, []).append(entry)
-            else:
-                always.append(entry)
-        self._words = frozenset(words)
-        self._phrases = _literal_alternation(f" {p} " for p in phrases)
-        self._phrase_spans = alternation(rf"\b{re.escape(p)}\b" for p in phrases)
-        self._literals = _literal_alternation(literals)
-        self._always = alternation(always)
+    Built from a list of entries, or from labelled lists ({"export": [...], "state": [...]}):
+    then :meth:`spans` also says which list each match came from, in one pass for all lists.
+    """
+
+    def __init__(self, entries: Iterable[str] | Mapping[str, Iterable[str]]) -> None:
+        groups = entries if isinstance(entries, Mapping) else {"": entries}
+        words: dict[str, str] = {}
+        phrases: dict[str, list[str]] = {}
+        literals: dict[str, list[str]] = {}
+        always: dict[str, list[str]] = {}
+        gated: dict[str, list[tuple[str, str]]] = {}
+        for label, items in groups.items():
+            for entry in (alt for item in items for alt in _top_level_alternatives(item)):
+                word_list = _WORD_LIST.match(entry)
+                if word_list is not None:
+                    for word in word_list.group(1).split("|"):
+                        if " " in word:
+                            phrases.setdefault(label, []).append(word)
+                        else:
+                            words.setdefault(word, label)
+                elif _LITERAL.match(entry) and not entry.isascii():
+                    literals.setdefault(label, []).append(entry)
+                elif triggers := _triggers(entry):
+                    for trigger in triggers:
+                        gated.setdefault(trigger, []).append((entry, label))
+                else:
+                    always.setdefault(label, []).append(entry)
+        self._words = words
+        self._word_set = frozenset(words)
+        all_phrases = [p for group in phrases.values() for p in group]
+        self._phrases = _literal_alternation(f" {p} " for p in all_phrases)
+        self._phrase_spans = _Labelled(
+            {k: [rf"\b{re.escape(p)}\b" for p in v] for k, v in phrases.items()}
+        )
+        self._literals = _Labelled({k: [re.escape(x) for x in v] for k, v in literals.items()})
+        self._always = _Labelled(always)
         self._triggers = _literal_alternation(gated)
         # A trigger found in the text may hide a shorter one inside it ("rend" in "render"):
         # each trigger runs the patterns of every trigger it contains.
-        self._gated: dict[str, tuple[re.Pattern[str], ...]] = {
+        self._gated: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             trigger: tuple(
-                re.compile(pattern, re.ASCII)
-                for other, patterns in gated.items()
+                (re.compile(pattern, re.ASCII), label)
+                for other, entries_ in gated.items()
                 if other in trigger
-                for pattern in patterns
+                for pattern, label in entries_
             )
             for trigger in gated
         }
 
-    def __bool__(self) -> bool:
-        return bool(self._words or self._phrases or self._literals or self._always or self._gated)
-
     def found(self, text: str, words: Words | None = None) -> bool:
         """True when any entry matches somewhere in ``text``."""
-        if self._words or self._phrases is not None:
+        if self._word_set or self._phrases is not None:
             words = words or Words.of(text)
-            if not self._words.isdisjoint(words.set):
+            if not self._word_set.isdisjoint(words.set):
                 return True
             if self._phrases is not None and self._phrases.search(words.padded):
                 return True
-        if self._literals is not None and self._literals.search(text):
+        if self._literals.search(text) or self._always.search(text):
             return True
-        if self._always is not None and self._always.search(text):
-            return True
-        return any(pattern.search(text) for pattern in self._candidates(text))
+        return any(pattern.search(text) for pattern, _ in self._candidates(text))
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Where entries match in ``text``, in order of position."""
-        found: list[tuple[int, int]] = []
-        if self._words:
-            found.extend(w.span() for w in _WORD.finditer(text) if w.group(0) in self._words)
-        for pattern in (self._phrase_spans, self._literals, self._always, *self._candidates(text)):
-            if pattern is not None:
-                found.extend(m.span() for m in pattern.finditer(text) if m.end() > m.start())
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where entries match in ``text`` and the label of each, in order of position."""
+        found: list[tuple[int, int, str]] = []
+        if self._word_set:
+            for word in _WORD.finditer(text):
+                label = self._words.get(word.group(0))
+                if label is not None:
+                    found.append((word.start(), word.end(), label))
+        for labelled in (self._phrase_spans, self._literals, self._always):
+            found.extend(labelled.spans(text))
+        for pattern, label in self._candidates(text):
+            found.extend(
+                (m.start(), m.end(), label) for m in pattern.finditer(text) if m.end() > m.start()
+            )
         found.sort()
         return found
 
     def strip(self, text: str) -> str:
         """``text`` with every match of the regular-expression entries blanked out."""
-        for pattern in (self._always, *self._candidates(text)):
-            if pattern is not None:
-                text = pattern.sub(" ", text)
+        text = self._always.sub(text)
+        for pattern, _ in self._candidates(text):
+            text = pattern.sub(" ", text)
         return text
 
-    def _candidates(self, text: str) -> list[re.Pattern[str]]:
+    def _candidates(self, text: str) -> list[tuple[re.Pattern[str], str]]:
         if self._triggers is None:
             return []
         present = dict.fromkeys(self._triggers.findall(text))
-        return [pattern for trigger in present for pattern in self._gated[trigger]]
+        return [entry for trigger in present for entry in self._gated[trigger]]
+
+
+class _Labelled:
+    """Labelled lists of patterns as one pattern, a named group per label."""
+
+    def __init__(self, groups: Mapping[str, list[str]]) -> None:
+        self._labels = {f"g{i}": label for i, label in enumerate(groups)}
+        parts = [
+            f"(?P<g{i}>{'|'.join(f'(?:{p})' for p in patterns)})"
+            for i, patterns in enumerate(groups.values())
+        ]
+        self._pattern = re.compile("|".join(parts), re.ASCII) if parts else None
+
+    def search(self, text: str) -> bool:
+        return self._pattern is not None and self._pattern.search(text) is not None
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        if self._pattern is None:
+            return []
+        return [
+            (m.start(), m.end(), self._labels[m.lastgroup or ""])
+            for m in self._pattern.finditer(text)
+            if m.end() > m.start()
+        ]
+
+    def sub(self, text: str) -> str:
+        return text if self._pattern is None else self._pattern.sub(" ", text)
 
 
 def _literal_alternation(items: Iterable[str]) -> re.Pattern[str] | None:

@@ -71,8 +71,6 @@ class Intent:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     action: Action
-    strong: Matcher
-    weak: Matcher
     objects: Matcher
     lookalike: Matcher
     blocked_by: tuple[str, ...]
@@ -102,20 +100,18 @@ _UPLOAD_FILLER_ZH = _longest_first([*_TABLES["filler_zh"], *_TABLES["upload_fill
 _RULES = tuple(
     _Rule(
         action=Action(name),
-        strong=Matcher(spec.get("en", []) + spec.get("zh", [])),
-        weak=Matcher(spec.get("weak", [])),
         objects=Matcher(spec.get("object", [])),
         lookalike=Matcher(spec.get("lookalike", [])),
         blocked_by=tuple(spec.get("blocked_by", [])),
     )
     for name, spec in _TABLES["actions"].items()
 )
-# Any keyword of any action, weak or strong: a clause without one is chat at once.
-_ANY_KEYWORD = Matcher(
-    entry
-    for spec in _TABLES["actions"].values()
-    for entry in (*spec.get("en", []), *spec.get("zh", []), *spec.get("weak", []))
+_RULE_OF = {str(rule.action): rule for rule in _RULES}
+# Every action's keywords in one matcher: one pass over a clause finds them all.
+_STRONG = Matcher(
+    {name: [*spec.get("en", []), *spec.get("zh", [])] for name, spec in _TABLES["actions"].items()}
 )
+_WEAK = Matcher({name: spec.get("weak", []) for name, spec in _TABLES["actions"].items()})
 _BLOCKERS: dict[str, Matcher] = {
     name: Matcher(_both(table)) for name, table in _TABLES["blockers"].items()
 }
@@ -175,23 +171,25 @@ def _read_clause(clause: str) -> list[Action]:
         return [Action.UPLOAD, *_read_clause(rest)]
     if _only_filler(clause, _FILLER_EN, _FILLER_ZH):
         return []
-    if not _ANY_KEYWORD.found(clause):
-        return [Action.CHAT]
     hits = _hits(clause, weak=False) or _hits(clause, weak=True)
     return [action for _, action in sorted(hits)] or [Action.CHAT]
 
 
 def _hits(clause: str, *, weak: bool) -> list[tuple[int, Action]]:
+    """The first unblocked keyword of each action in ``clause``, with its position."""
     hits: list[tuple[int, Action]] = []
     words: Words | None = None
-    for rule in _RULES:
-        for start, end in (rule.weak if weak else rule.strong).spans(clause):
-            words = words or Words.of(clause)
-            if rule.lookalike.found(clause, words):
-                break
-            if not _blocked(rule, clause, start, end, words):
-                hits.append((start, rule.action))
-                break
+    settled: set[str] = set()
+    for start, end, name in (_WEAK if weak else _STRONG).spans(clause):
+        if name in settled:
+            continue
+        rule = _RULE_OF[name]
+        words = words or Words.of(clause)
+        if rule.lookalike.found(clause, words):
+            settled.add(name)
+        elif not _blocked(rule, clause, start, end, words):
+            settled.add(name)
+            hits.append((start, rule.action))
     return hits
 
 
