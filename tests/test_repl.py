@@ -335,7 +335,7 @@ class _Transcript(io.StringIO):
         return text.index(needle, start) + len(needle)
 
 
-def _converse(host: SkillHost, steps: list[tuple[str, str]]) -> str:
+def _converse(host: SkillHost, steps: list[tuple[str, str]], language: str | None = "en") -> str:
     """Type each step's text once the previous step's expected words appeared; the transcript.
 
     The REPL runs in this (the main) thread, as it does for real, so that Ctrl-C is a signal;
@@ -359,7 +359,7 @@ def _converse(host: SkillHost, steps: list[tuple[str, str]]) -> str:
         typist = threading.Thread(target=type_steps, daemon=True)
         typist.start()
         repl = Repl.terminal(
-            host, language="en", input=pipe, output=PlainTextOutput(cast(TextIO, transcript))
+            host, language=language, input=pipe, output=PlainTextOutput(cast(TextIO, transcript))
         )
         assert repl.run() == 0
         typist.join(_WAIT_SECONDS)
@@ -461,3 +461,17 @@ def test_missing_file_and_bad_commands_send_nothing(tmp_path: Path) -> None:
         assert host.session_id is None
     assert "Setting things up" not in text
     assert "再见" in text  # the goodbye follows /lang zh
+
+
+def test_the_chat_follows_the_language_the_user_writes_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    with SkillHost("local", output_dir=tmp_path) as host:
+        text = _converse(
+            host, [("积分\n", "你>\n"), ("/credits\n", "可用积分"), ("退出\n", "再见")], None
+        )
+    banner, _, after = text.partition("积分")
+    assert "Try saying" in banner  # English until the user wrote Chinese
+    assert "你有 100 可用积分" in after  # the host's answer, in Chinese
+    assert "后端: local  会话: —  积分: 100" in after  # the toolbar followed
