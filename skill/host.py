@@ -419,15 +419,20 @@ class SkillHost:
     def _new_project(self, step: _Step, name: str | None = None) -> _Project:
         session = self._client.create_session(language=self._language)
         project = _Project(session_id=str(session.id), name=name)
-        self._remember_session(project.session_id)
         step.check()
         return project
 
+    def _set_projects(self, projects: list[_Project]) -> None:
+        """Make ``projects`` the open ones, and remember them for the next command."""
+        with self._lock:
+            self._projects = projects
+            self._remember_projects()
+
     def _adopt(self, session_id: str) -> None:
-        """Make ``session_id`` (from the command line or the last run) the current project."""
+        """Make ``session_id`` (from the command line) the current project."""
         with self._lock:
             if not any(p.session_id == session_id for p in self._projects):
-                self._projects = [_Project(session_id=session_id, has_visual=True)]
+                self._set_projects([_Project(session_id=session_id, has_visual=True)])
 
     def _pick(self, session_id: str | None) -> list[_Project]:
         """The projects a command acts on: the given session, the open ones, or the last one."""
@@ -437,11 +442,11 @@ class SkillHost:
         with self._lock:
             if self._projects:
                 return list(self._projects)
-        remembered = self._remembered_session()
-        if remembered:
-            self._adopt(remembered)
+        remembered = self._remembered_projects()
+        with self._lock:
+            if remembered and not self._projects:
+                self._projects = remembered
             return list(self._projects)
-        return []
 
     # upload
 
@@ -471,11 +476,11 @@ class SkillHost:
                 opened.append(project)
         if opened:
             with self._lock:
-                self._projects = opened
+                self._set_projects(opened)
         if sounds:
             targets = self._pick(None) or [self._new_project(step)]
             with self._lock:
-                self._projects = targets
+                self._set_projects(targets)
             for project in targets:
                 self._upload_into(step, project, sounds)
 
@@ -508,7 +513,7 @@ class SkillHost:
         if not projects:
             projects = [self._new_project(step)]
             with self._lock:
-                self._projects = projects
+                self._set_projects(projects)
         if len(projects) == 1:
             self._chat(step, projects[0], instruction)
             return
@@ -815,14 +820,14 @@ class SkillHost:
             _check_files([photo])
             project = self._new_project(s, _display_name(photo))
             with self._lock:
-                self._projects.append(project)
+                self._set_projects([*self._projects, project])
             self._upload_into(s, project, [photo])
             project.has_visual = True
             self._chat(s, project, instruction, translate=False)  # it exports next anyway
             return self._export(s, project, target)
 
         with self._lock:
-            self._projects = []
+            self._set_projects([])
         if len(photos) == 1:
             path = one(step, photos[0], targets[0])
             if preview is not None:
@@ -887,32 +892,41 @@ class SkillHost:
             if script is not None or not self._reply_language.startswith("zh"):
                 self._reply_language = script or "zh"
 
-    def _remember_session(self, session_id: str) -> None:
+    def _remember_projects(self) -> None:
+        """Write the open projects to the data dir (under the lock), per backend."""
         file = paths.data_dir() / _LAST_SESSION_FILE
-        try:
-            known = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
-        except (OSError, ValueError):
-            known = {}
-        if not isinstance(known, dict):
-            known = {}
-        known[self._backend_name] = {"session_id": session_id}
+        known = _read_json(file)
+        known[self._backend_name] = {
+            "projects": [{"session_id": p.session_id, "name": p.name} for p in self._projects]
+        }
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_suffix(".tmp")
+            temporary = file.with_name(f".{file.name}.{threading.get_ident()}.tmp")
             temporary.write_text(json.dumps(known), encoding="utf-8")
             temporary.replace(file)
         except OSError:
-            _log.warning("could not remember the last session in %s", file)
+            _log.warning("could not remember the open projects in %s", file)
 
-    def _remembered_session(self) -> str | None:
-        file = paths.data_dir() / _LAST_SESSION_FILE
-        try:
-            known = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        entry = known.get(self._backend_name) if isinstance(known, dict) else None
-        session_id = entry.get("session_id") if isinstance(entry, dict) else None
-        return str(session_id) if session_id else None
+    def _remembered_projects(self) -> list[_Project]:
+        entry = _read_json(paths.data_dir() / _LAST_SESSION_FILE).get(self._backend_name)
+        listed = entry.get("projects") if isinstance(entry, dict) else None
+        return [
+            _Project(
+                session_id=str(item["session_id"]),
+                name=str(item["name"]) if item.get("name") else None,
+                has_visual=True,
+            )
+            for item in (listed if isinstance(listed, list) else [])
+            if isinstance(item, dict) and item.get("session_id")
+        ]
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 class _Progress:

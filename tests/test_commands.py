@@ -185,16 +185,18 @@ def test_credits_upload_and_state_across_commands(tmp_path: Path, photo: Path) -
     assert code == 0
     (balance,) = _of(events, "text")
     assert balance["available"] == 100
-    code, events = _jiggle("upload", str(photo), "--backend", "local", cwd=tmp_path)
+    cat = _photo(tmp_path / "cat.png", _sample("chelsea"))
+    code, events = _jiggle("upload", str(photo), str(cat), "--backend", "local", cwd=tmp_path)
     assert code == 0
-    uploaded = [e for e in _of(events, "text") if e.get("files")]
-    session = uploaded[0]["session_id"]
-    # A later command finds the last session of the embedded backend again.
+    sessions = [e["session_id"] for e in _of(events, "text") if e.get("files")]
+    assert len(set(sessions)) == 2  # each photo is its own project
+    # A later command finds the open projects of the embedded backend again.
     code, events = _jiggle("state", "--backend", "local", cwd=tmp_path)
     assert code == 0
-    (state,) = _of(events, "text")
-    assert state["session_id"] == session
-    assert "astronaut.jpg" in state["summary"]
+    states = _of(events, "text")
+    assert [e["session_id"] for e in states] == sessions
+    assert "astronaut.jpg" in states[0]["summary"]
+    assert "cat.png" in states[1]["summary"]
 
 
 def test_errors_have_stable_codes_and_exit_codes(tmp_path: Path) -> None:
