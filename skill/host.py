@@ -205,7 +205,7 @@ class SkillHost:
     ) -> Replies:
         """The main job in one go: each photo uploaded, edited and exported to its own MP4."""
         if not photos:
-            raise InputError("no photo given")
+            raise InputError(say(self._reply_language, "need_photo"))
         if output is not None and len(photos) > 1:
             raise InputError("-o names one file; with several photos use --out-dir DIR")
         self._follow_language(_language_of_text(instruction), instruction)
