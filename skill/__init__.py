@@ -44,10 +44,13 @@ if TYPE_CHECKING:
     from skill.errors import TokenExpired as TokenExpired
     from skill.errors import TransportError as TransportError
     from skill.errors import UnsupportedFile as UnsupportedFile
+    from skill.host import SkillHost as SkillHost
     from skill.manifest import Manifest as Manifest
     from skill.manifest import attribution_headers as attribution_headers
     from skill.manifest import detect_platform as detect_platform
     from skill.manifest import load_manifest as load_manifest
+    from skill.replies import Reply as Reply
+    from skill.replies import ReplyKind as ReplyKind
     from skill.timeline import Timeline as Timeline
     from skill.timeline import TimelineChange as TimelineChange
 
@@ -91,6 +94,9 @@ _LAZY: dict[str, str] = {
     "RequestTimeout": "skill.errors",
     "DownloadFailed": "skill.errors",
     "Cancelled": "skill.errors",
+    "SkillHost": "skill.host",
+    "Reply": "skill.replies",
+    "ReplyKind": "skill.replies",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -45,7 +45,6 @@ _log = logging.getLogger(__name__)
 _STILL_WORKING_AFTER = 120.0  # seconds of silence between "⏳ Still working..." lines
 _TICK = 0.1  # how often the reply pump looks at the clock while the worker is quiet
 _AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac"})
-_REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 _LAST_SESSION_FILE = "last_session.json"
 
 
@@ -105,11 +104,12 @@ class _TaggedStep(_Step):
             text, self._pieces = "".join(self._pieces), []
             reply = Reply(ReplyKind.TEXT, text)
         data = {**reply.data, "file": self._name}
-        text = say_tagged(self._name, reply.text) if reply.text else ""
+        text = _tagged_text(self._name, reply.text) if reply.text else ""
         self._sink(Reply(reply.kind, text, data))
 
 
-def say_tagged(name: str, text: str) -> str:
+def _tagged_text(name: str, text: str) -> str:
+    """``[cat.jpg] text``: the same in every language."""
     return say("en", "batch_item", name=name, text=text)
 
 
@@ -117,8 +117,14 @@ class SkillHost:
     """A conversation with the NemoVideo cloud or the local backend.
 
     ``backend`` is ``"cloud"`` (default; ``JIGGLE_BACKEND`` overrides) or ``"local"``;
-    ``language`` fixes the reply language (``"en"``/``"zh"``), else it follows the user.
-    ``base_url`` points at a running backend (for ``local``: one already started, as tests do).
+    ``language`` fixes the reply language (``"en"``, ``"zh"``, ``"zh-Hant"``), else it follows
+    the user. ``output_dir`` is where videos go (default: the working directory). ``base_url``
+    points at a running backend (for ``local``: one already started, as tests do); ``token``
+    is the API token (default: ``NEMO_TOKEN`` for the cloud, which a local backend never
+    sees; else a free anonymous token). ``concurrency``
+    bounds how many photos of a batch run at once; ``still_working_after`` is the silence, in
+    seconds, after which "⏳ Still working..." is said; ``poll_interval`` the seconds between
+    render polls (default: 30 for the cloud, 0.5 for the local backend).
     """
 
     def __init__(
@@ -622,7 +628,7 @@ class SkillHost:
             summary = timeline.summary(self._language)
             text = say(self._reply_language, "timeline", summary=summary)
             if len(projects) > 1 and project.name:
-                text = say_tagged(project.name, text)
+                text = _tagged_text(project.name, text)
             step.emit(
                 Reply(
                     ReplyKind.TEXT,
@@ -954,7 +960,7 @@ class _Progress:
 
 
 def _tag(reply: Reply, name: str) -> Reply:
-    return Reply(reply.kind, say_tagged(name, reply.text), {**reply.data, "file": name})
+    return Reply(reply.kind, _tagged_text(name, reply.text), {**reply.data, "file": name})
 
 
 def _job_dict(job: RenderJob) -> dict[str, Any]:
