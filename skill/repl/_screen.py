@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, TextIO
 
-from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.output import Output
-from prompt_toolkit.shortcuts import print_formatted_text
-from prompt_toolkit.styles import Style
+from prompt_toolkit.styles import Attrs, Style
 
 __all__ = ["STYLE", "PlainScreen", "Screen", "TerminalScreen"]
 
@@ -53,17 +51,32 @@ class Screen(Protocol):
 
 
 class TerminalScreen:
-    """A prompt-toolkit :class:`~prompt_toolkit.output.Output`: colours, in-place progress."""
+    """A prompt-toolkit :class:`~prompt_toolkit.output.Output`: colours, in-place progress.
+
+    Writes go straight to the output with the style's attributes set around them: a streamed
+    reply is hundreds of tiny pieces, and ``print_formatted_text`` costs milliseconds each.
+    """
 
     styled = True
 
     def __init__(self, output: Output) -> None:
         self._output = output
+        self._depth = output.get_default_color_depth()
+        self._attrs: dict[str, Attrs] = {}
 
     def write(self, text: str, style: str = "") -> None:
-        print_formatted_text(
-            FormattedText([(style, text)]), end="", output=self._output, style=STYLE, flush=True
-        )
+        output = self._output
+        if style:
+            attrs = self._attrs.get(style)
+            if attrs is None:
+                attrs = self._attrs[style] = STYLE.get_attrs_for_style_str(style)
+            output.set_attributes(attrs, self._depth)
+        # Replies are written between prompts, with the terminal in cooked mode: it turns "\n"
+        # into "\r\n" itself. (Output.write also neutralises escape sequences in the text.)
+        output.write(text)
+        if style:
+            output.reset_attributes()
+        output.flush()
 
     def redraw_line(self, text: str, style: str = "") -> None:
         self._output.write_raw("\r")
