@@ -18,7 +18,7 @@ from skill import paths
 from skill.errors import InputError
 
 if TYPE_CHECKING:
-    from skill.client import CachedToken, JobStore, NemoClient, TokenCache
+    from skill.client import CachedToken, JobStore, NemoClient, Session, TokenCache
 
 __all__ = ["BACKENDS", "Connection", "connect", "job_store", "resolve_backend"]
 
@@ -99,6 +99,7 @@ def connect(
     local_data_dir: Path | None = None,
     poll_interval: float | None = None,
     sleep: Callable[[float], None] | None = None,
+    on_session_replaced: Callable[[Session], None] | None = None,
 ) -> Connection:
     """A :class:`Connection` to the backend ``name`` (``cloud`` or ``local``).
 
@@ -110,6 +111,8 @@ def connect(
     options: dict[str, Any] = {"jobs": job_store(name)}
     if sleep is not None:
         options["sleep"] = sleep
+    if on_session_replaced is not None:
+        options["on_session_replaced"] = on_session_replaced
     if name == "cloud":
         if poll_interval is not None:
             options.update(poll_interval=poll_interval, first_poll_delay=poll_interval)

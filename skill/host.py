@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from router import Action, GuiKind, classify, translate_gui
 from skill import paths
 from skill.backends import Connection, connect, job_store, resolve_backend
-from skill.client import NemoClient, RenderJob
+from skill.client import NemoClient, RenderJob, Session
 from skill.errors import Cancelled, InputError, JiggleError
 from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
 
@@ -55,6 +55,7 @@ class _Project:
     session_id: str
     name: str | None = None  # the photo's file name, for output names and batch tags
     has_visual: bool = False
+    files: list[str] = field(default_factory=list)  # what was uploaded, to send again if lost
 
 
 @dataclass
@@ -160,6 +161,7 @@ class SkillHost:
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()  # the running call's; set when its consumer stops
         self._hint = True  # say how to start, once connected (not when animate runs it all)
+        self._notes: list[str] = []  # said at the next step: what the client did on its own
 
     # -- what faces read ----------------------------------------------------------------------
 
@@ -408,6 +410,7 @@ class SkillHost:
                     local_data_dir=self._local_data_dir,
                     poll_interval=self._poll_interval,
                     sleep=self._sleep,
+                    on_session_replaced=self._on_session_replaced,
                 )
                 try:
                     connection.client.ensure_token()
@@ -427,6 +430,30 @@ class SkillHost:
         project = _Project(session_id=str(session.id), name=name)
         step.check()
         return project
+
+    def _on_session_replaced(self, session: Session) -> None:
+        """The server lost a session (1002) and the client opened a new one: send the photo
+        again before the client retries the call, so the turn still has something to edit."""
+        with self._lock:
+            project = next(
+                (p for p in self._projects if p.session_id in session.previous_ids), None
+            )
+            if project is None:
+                return
+            project.session_id = session.id
+            files, project.files = list(project.files), []
+            self._remember_projects()
+        if files:
+            self._client.upload(session.id, files)
+            project.files.extend(files)
+        self._notes.append(
+            say(self._reply_language, "session_replaced", name=project.name or session.id)
+        )
+
+    def _say_notes(self, step: _Step) -> None:
+        """Tell what happened inside the client since the last reply (a replaced session)."""
+        while self._notes:
+            step.emit(Reply(ReplyKind.STATUS, self._notes.pop(0), {"session_replaced": True}))
 
     def _set_projects(self, projects: list[_Project]) -> None:
         """Make ``projects`` the open ones, and remember them for the next command."""
@@ -495,6 +522,7 @@ class SkillHost:
         step.emit(Reply(ReplyKind.STATUS, say(self._reply_language, "uploading", names=names)))
         progress = _Progress(step, "upload")
         media = self._client.upload(project.session_id, files, progress=progress)
+        project.files.extend(files)
         uploaded = [
             {
                 "name": media_info.filename or names[min(index, len(names) - 1)],
@@ -540,6 +568,7 @@ class SkillHost:
         # The client reads the state before the turn (snapshot), so that a turn that says
         # nothing can still be described by what it changed.
         for event in self._client.stream_chat(project.session_id, instruction):
+            self._say_notes(step)
             step.check()
             if event.kind == "text" and event.text:
                 pieces.append(event.text)
@@ -663,6 +692,7 @@ class SkillHost:
             )
         )
         job = client.export(project.session_id)
+        self._say_notes(step)
         render_id = job.id
         self._active_render = render_id
         step.emit(

@@ -315,6 +315,25 @@ def test_every_error_code_becomes_a_clear_reply(
     assert _errors(after) == []
 
 
+def test_a_lost_session_is_replaced_and_the_photo_sent_again(
+    backend: LocalBackend, tmp_path: Path, photo: Path
+) -> None:
+    with _host(backend, tmp_path) as host:
+        list(host.handle("upload", [str(photo)]))
+        first = host.session_id
+        backend.inject("lose-session@chat")
+        replies = list(host.handle("make it bounce"))
+        state = list(host.handle("status"))
+        second = host.session_id
+    assert _errors(replies + state) == []
+    notes = [r for r in _of(replies, ReplyKind.STATUS) if r.data.get("session_replaced")]
+    assert "astronaut.jpg" in notes[0].text
+    assert second != first
+    summary = _of(state, ReplyKind.TEXT)[0].data["summary"]
+    assert "astronaut.jpg" in summary
+    assert "bounce" in summary
+
+
 def test_out_of_credits_links_to_registration(
     backend: LocalBackend, tmp_path: Path, photo: Path
 ) -> None:
