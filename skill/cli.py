@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", metavar="PHOTO")
     p.add_argument("-o", "--output", metavar="OUT.mp4", required=True)
     p.add_argument("--intensity", choices=INTENSITIES, default="subtle")
+    p.add_argument("--motion", choices=("jiggle", "bounce", "wobble"), default="jiggle")
     p.add_argument("--aspect", choices=ASPECTS, default="9:16")
     p.add_argument("--duration", type=float, default=5.0, metavar="S")
     p.add_argument("--title", default=None, metavar="TEXT")

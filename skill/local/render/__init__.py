@@ -9,10 +9,18 @@ plain-backdrop test, or a centred cut-out), the background behind it is filled o
 the subject is warped, along damped springs' periodic response, then composited back.
 """
 
-from ._motion import INTENSITIES
+from ._motion import INTENSITIES, MOTIONS
 from ._photo import probe_image
 from ._pipeline import ASPECTS, render
 from ._preview import make_preview
 from ._result import RenderResult
 
-__all__ = ["ASPECTS", "INTENSITIES", "RenderResult", "make_preview", "probe_image", "render"]
+__all__ = [
+    "ASPECTS",
+    "INTENSITIES",
+    "MOTIONS",
+    "RenderResult",
+    "make_preview",
+    "probe_image",
+    "render",
+]

@@ -7,6 +7,7 @@ at any time and repeats exactly: the loop's last frame leads into its first like
 Two springs drive the subject. The bounce spring sets the vertical squash and stretch (width
 changes inversely, so the area stays); the sway spring, kicked alternately left and right, bends
 the subject sideways about its base. Higher parts see both a little later (follow-through).
+A style (jiggle, bounce, wobble) scales the two and adds a hop: the body lifting on each beat.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-__all__ = ["INTENSITIES", "LoopPlan", "Motion", "plan_loop"]
+__all__ = ["INTENSITIES", "MOTIONS", "LoopPlan", "Motion", "plan_loop"]
 
 INTENSITIES = ("subtle", "medium", "strong")
+MOTIONS = ("jiggle", "bounce", "wobble")
 _BASE_RAMP = 0.15  # fraction of the height over which the squash fades in above the base
 
 
@@ -130,8 +132,8 @@ class Motion:
     """The deformation over a cycle, sampled per frame and per height.
 
     Heights ``u`` run from 0 at the subject's base to 1 at its top. ``stretch(f, u)`` is the
-    vertical strain (negative: squashed) and ``shift(f, u)`` the sideways offset as a fraction
-    of the subject's height, both for frame ``f`` of the cycle.
+    vertical strain (negative: squashed), ``shift(f, u)`` the sideways offset and ``lift(f, u)``
+    the upward offset, both as fractions of the subject's height, for frame ``f`` of the cycle.
     """
 
     plan: LoopPlan
@@ -140,19 +142,36 @@ class Motion:
     lag: float
     _bounce: _Series
     _swing: _Series
+    hop: float = 0.0
+    hop_ramp: float = 0.35
+    bend: float = 1.5
+    style: str = "jiggle"
 
     @classmethod
-    def build(cls, plan: LoopPlan, intensity: str) -> Motion:
+    def build(cls, plan: LoopPlan, intensity: str, motion: str = "jiggle") -> Motion:
         table = _table()
         if intensity not in table["intensities"]:
             raise ValueError(f"intensity must be one of {', '.join(INTENSITIES)}")
+        if motion not in table["styles"]:
+            raise ValueError(f"motion must be one of {', '.join(MOTIONS)}")
         level = table["intensities"][intensity]
+        style = table["styles"][motion]
         period = plan.cycle_frames / plan.fps
         bounce = _kicked_spring(period, plan.beats, plan.beats, table["bounce_spring"])
         # Alternating kicks: odd harmonics of the sway frequency only.
         swing = _kicked_spring(period, plan.sways, 2 * plan.sways, table["sway_spring"])
+        squash = float(level["squash"])
         return cls(
-            plan, float(level["squash"]), float(level["sway"]), float(level["lag"]), bounce, swing
+            plan,
+            squash * float(style["squash"]),
+            float(level["sway"]) * float(style["sway"]),
+            float(level["lag"]),
+            bounce,
+            swing,
+            hop=squash * float(style["hop"]),
+            hop_ramp=float(style["hop_ramp"]),
+            bend=float(style["bend"]),
+            style=motion,
         )
 
     def _phase(self, frames: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -172,10 +191,24 @@ class Motion:
 
     def shift(self, frames: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
         """Sideways offset over subject height, shape (frames, heights); zero at the base."""
-        bend = np.clip(u, 0.0, 1.0) ** 1.5
+        bend = np.clip(u, 0.0, 1.0) ** self.bend
         offset: NDArray[np.float64] = (
             self.sway * self._swing.at(self._phase(frames, u)) * bend[None, :]
         )
+        return offset
+
+    def lift(self, frames: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Upward offset over subject height, shape (frames, heights); zero at the base.
+
+        One arc per beat, ``|sin|`` to the power 1.5 (smooth, and exactly periodic), touching
+        down on each kick, where the bounce spring squashes: a hop that lands in a squash.
+        """
+        if self.hop == 0.0:
+            return np.zeros((len(frames), len(u)))
+        phase = self._phase(frames, u)
+        arc = np.abs(np.sin(math.pi * self.plan.beats * phase)) ** 1.5
+        ramp = _smoothstep(u / self.hop_ramp)
+        offset: NDArray[np.float64] = self.hop * arc * ramp[None, :]
         return offset
 
 

@@ -17,7 +17,7 @@ from skill.errors import InputError
 from ._compose import Compositor
 from ._encode import encode_video
 from ._layout import compose_scene, flatten
-from ._motion import INTENSITIES, Motion, plan_loop
+from ._motion import INTENSITIES, MOTIONS, Motion, plan_loop
 from ._photo import load_photo, probe_image
 from ._result import RenderResult
 from ._subject import find_subject
@@ -33,9 +33,13 @@ ASPECTS: dict[str, tuple[int, int]] = {
 MAX_DURATION = 60.0
 
 
-def _check_options(intensity: str, aspect: str, duration: float, fps: int) -> tuple[int, int]:
+def _check_options(
+    intensity: str, motion: str, aspect: str, duration: float, fps: int
+) -> tuple[int, int]:
     if intensity not in INTENSITIES:
         raise InputError(f"intensity {intensity!r} is not one of {', '.join(INTENSITIES)}.")
+    if motion not in MOTIONS:
+        raise InputError(f"motion {motion!r} is not one of {', '.join(MOTIONS)}.")
     if aspect not in ASPECTS:
         raise InputError(f"aspect {aspect!r} is not one of {', '.join(ASPECTS)}.")
     if not (isinstance(duration, int | float) and math.isfinite(duration)) or not (
@@ -70,6 +74,7 @@ def render(
     out: str | os.PathLike[str],
     *,
     intensity: str = "subtle",
+    motion: str = "jiggle",
     aspect: str = "9:16",
     duration: float = 5.0,
     fps: int = 30,
@@ -81,13 +86,15 @@ def render(
     """Render ``image`` as a seamless jiggle-and-bounce loop to the MP4 ``out``.
 
     The file appears only when complete (written beside it, then renamed). ``progress`` gets
-    fractions from 0.0 to 1.0 in the calling thread. Raises ``skill.errors.FileNotFound``,
+    fractions from 0.0 to 1.0 in the calling thread. ``motion`` is the style: ``jiggle`` (squash
+    and sway), ``bounce`` (a hop and a deeper squash on each beat) or ``wobble`` (a wide sway
+    leaning about the base, little squash). Raises ``skill.errors.FileNotFound``,
     ``UnsupportedFile``, ``FileTooLarge`` or ``InputError`` for bad input, naming the file.
     """
     report = progress or (lambda _: None)
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    canvas = _check_options(intensity, aspect, duration, fps)
+    canvas = _check_options(intensity, motion, aspect, duration, fps)
     target = _output_path(out)
     sound = Path(audio) if audio is not None else None
     report(0.0)
@@ -111,10 +118,15 @@ def render(
 
     clock = time.perf_counter()
     plan = plan_loop(float(duration), fps)
-    motion = Motion.build(plan, intensity)
+    moves = Motion.build(plan, intensity, motion)
     overlay = title_overlay(title, canvas) if title else None
     compositor = Compositor(
-        scene.rgb, scene.subject, motion, photo_box=scene.photo_box, overlay=overlay
+        scene.rgb,
+        scene.subject,
+        moves,
+        photo_box=scene.photo_box,
+        overlay=overlay,
+        layered=subject.separable,
     )
     del scene
     phases["layers"] = time.perf_counter() - clock
@@ -154,7 +166,9 @@ def render(
         phases=phases,
         subject=subject.method,
         intensity=intensity,
-        key_frames=_key_frames(motion),
+        key_frames=_key_frames(moves),
+        motion=motion,
+        layered=compositor.layered,
     )
 
 
@@ -164,6 +178,8 @@ def _key_frames(motion: Motion) -> tuple[int, ...]:
     top = np.array([1.0])
     strain = motion.stretch(frames, top)[:, 0]
     sway = np.abs(motion.shift(frames, top)[:, 0])
-    rest = int(np.argmin(np.abs(strain) + sway))
-    picks = [rest, int(np.argmin(strain)), int(np.argmax(strain)), int(np.argmax(sway))]
+    lift = motion.lift(frames, top)[:, 0]
+    rest = int(np.argmin(np.abs(strain) + sway + lift))
+    high = int(np.argmax(lift)) if motion.hop else int(np.argmax(strain))
+    picks = [rest, int(np.argmin(strain)), high, int(np.argmax(sway))]
     return tuple(sorted(set(picks)))

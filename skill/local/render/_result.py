@@ -29,6 +29,8 @@ class RenderResult:
     subject: str = "centre"
     intensity: str = "subtle"
     key_frames: tuple[int, ...] = field(default=(0,))
+    motion: str = "jiggle"
+    layered: bool = False  # the subject moved as a cut-out layer (else the whole photo warped)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: paths as strings, phases rounded to milliseconds."""
@@ -40,6 +42,8 @@ class RenderResult:
             "duration": self.duration,
             "fps": self.fps,
             "intensity": self.intensity,
+            "motion": self.motion,
+            "layered": self.layered,
             "subject": self.subject,
             "seconds": {name: round(value, 3) for name, value in self.phases.items()},
         }

@@ -26,6 +26,10 @@ _MODEL = "models/selfie_segmentation.tflite"
 _MIN_AREA, _MAX_AREA = 0.03, 0.85  # a plausible subject covers this much of the photo
 _GRABCUT_SIDE = 160  # GrabCut's cost grows fast with size; its outline is refined later anyway
 _GRABCUT_MIN_AREA = 0.10  # smaller than this, GrabCut has latched onto a detail
+# Outlines sure enough to cut the subject out and move it over a filled background. GrabCut's
+# and the centred guess are not: there the whole photo is warped, with no second layer.
+_SEPARABLE = frozenset({"transparency", "person", "plain background"})
+_SEPARABLE_MAX_AREA = 0.6  # a subject filling more of the photo leaves no background to fill
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,12 @@ class Subject:
 
     probability: NDArray[np.float32]
     method: str
+
+    @property
+    def separable(self) -> bool:
+        """Whether the outline is sure, and leaves enough background, to move it as a layer."""
+        area = float(np.mean(self.probability > 0.5))
+        return self.method in _SEPARABLE and area <= _SEPARABLE_MAX_AREA
 
 
 def _work_size(height: int, width: int) -> tuple[int, int]:

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             args.photo,
             args.output,
             intensity=args.intensity,
+            motion=getattr(args, "motion", "jiggle"),
             aspect=args.aspect,
             duration=args.duration,
             title=args.title,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print(result.path)
     print(
         f"  {result.width}x{result.height}, {result.frames} frames, {result.duration:.2f} s, "
-        f"{result.intensity}, subject: {result.subject}"
+        f"{result.intensity} {result.motion}, subject: {result.subject}"
     )
     split = ", ".join(f"{name} {value:.2f}" for name, value in seconds.items() if name != "total")
     print(f"  rendered in {seconds['total']:.2f} s ({split})")
