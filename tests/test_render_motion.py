@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skill.local.render._motion import INTENSITIES, Motion, plan_loop
+from skill.local.render._motion import INTENSITIES, MOTIONS, Motion, plan_loop
 
 
 @pytest.mark.parametrize("duration", [0.5, 1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 5.5, 7.0, 10.0, 15.0])
@@ -49,3 +49,37 @@ def test_intensities_grow() -> None:
     assert 0.02 <= peaks[0] <= 0.03  # subtle: a 2-3 % squash
     with pytest.raises(ValueError, match="intensity"):
         Motion.build(plan, "extreme")
+
+
+@pytest.mark.parametrize("style", MOTIONS)
+def test_every_style_is_periodic(style: str) -> None:
+    plan = plan_loop(5.0, 30)
+    motion = Motion.build(plan, "medium", style)
+    heights = np.linspace(0.0, 1.2, 9)
+    start = np.array([0.0, 1.0, 7.0])
+    end = start + plan.cycle_frames
+    for part in (motion.stretch, motion.shift, motion.lift):
+        assert np.allclose(part(start, heights), part(end, heights), atol=1e-9)
+        assert np.abs(part(start, np.array([0.0]))).max() == 0  # the base stays put
+
+
+def _amplitudes(style: str) -> tuple[float, float, float]:
+    """Largest squash, sway and lift at the subject's top over one cycle."""
+    plan = plan_loop(3.0, 30)
+    motion = Motion.build(plan, "medium", style)
+    frames = np.arange(plan.cycle_frames, dtype=np.float64)
+    top = np.array([1.0])
+    return (
+        float(np.abs(motion.stretch(frames, top)).max()),
+        float(np.abs(motion.shift(frames, top)).max()),
+        float(motion.lift(frames, top).max()),
+    )
+
+
+def test_styles_differ_in_the_direction_they_should() -> None:
+    jiggle, bounce, wobble = (_amplitudes(style) for style in ("jiggle", "bounce", "wobble"))
+    assert bounce[0] > jiggle[0] > wobble[0]  # squash: bounce deepest, wobble least
+    assert wobble[1] > jiggle[1] > bounce[1]  # sway: wobble widest
+    assert bounce[2] > 0 == jiggle[2] == wobble[2]  # only bounce hops
+    with pytest.raises(ValueError, match="motion"):
+        Motion.build(plan_loop(3.0, 30), "medium", "spin")

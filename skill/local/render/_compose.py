@@ -277,7 +277,8 @@ class Compositor:
 
         def edge(at: NDArray[np.float64], lo: int, hi: int) -> NDArray[np.float64]:
             reach = max(1.0, _FADE_EDGE * (hi - lo))
-            return _smoothstep(np.minimum(at - lo, hi - at) / reach)
+            # Exactly still for the outer two grid cells, then easing in.
+            return _smoothstep((np.minimum(at - lo, hi - at) - 2 * _GRID) / reach)
 
         window = np.outer(edge(gy, by0, by1), edge(gx, bx0, bx1))
         # Near the subject: its coarse outline, blurred wide, full strength inside.
