@@ -36,6 +36,8 @@ def test_render_local_prints_one_json_object(
             "1",
             "--intensity",
             "strong",
+            "--motion",
+            "wobble",
             "--preview",
             str(sheet),
             "--json",
@@ -49,6 +51,8 @@ def test_render_local_prints_one_json_object(
     assert sheet.is_file()
     assert (payload["width"], payload["height"], payload["frames"]) == (1080, 1080, 30)
     assert set(payload["seconds"]) >= {"decode", "subject", "compose", "encode", "total"}
+    assert payload["motion"] == "wobble"
+    assert payload["layered"] is False  # a close-up: the whole photo is warped
 
 
 def test_render_local_bad_photo_exits_2_naming_it(
