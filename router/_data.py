@@ -3,13 +3,16 @@
 
 Python's ``re`` tries every branch of an alternation at every position, so a list of a
 hundred keywords compiled into one pattern costs tens of microseconds per search. A Matcher
-sorts entries by shape instead: plain words go into a set (checked against the text's words),
-plain Chinese phrases are substring tests, and a real regular expression runs only when the
-literal text it starts with ("send", "出") is present at all.
+sorts entries by shape instead: plain words go into a set (checked against the text's words
+in one set operation), and every other entry is filed under what its matches must start with
+(the first three letters of an English word, or a Chinese character). A text is read once
+into a :class:`View` (its words, what they start with, its characters), and a pattern runs
+only when its key is in the View. The few entries with no such key run as one alternation.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,8 +24,14 @@ import yaml
 _WORD = re.compile(r"[a-z0-9]+", re.ASCII)
 _WORD_LIST = re.compile(r"^\\b(?:\(\?:)?([a-z0-9 |]+?)\)?\\b$")
 _LITERAL = re.compile(r"^[^\\\[\](){}?*+.^$|]+$")
-_LEADING_LITERAL = re.compile(r"^(?:\\b)?([a-z\u4e00-\u9fff]+)(.?)")
-_LEADING_GROUP = re.compile(r"^(?:\\b)?\(\?:([a-z\u4e00-\u9fff |]+)\)(.?)")
+_LEADING_LITERAL = re.compile(r"^([a-z\u4e00-\u9fff]+)(.?)")
+_LEADING_GROUP = re.compile(r"^\(\?:([a-z\u4e00-\u9fff |]+)\)(.?)")
+_OPTIONAL = ("?", "*", "{")
+# A key is at most this many letters: what a word starts with, so "rend" and "render" meet.
+_KEY_LETTERS = 3
+_HEAD = operator.itemgetter(slice(0, _KEY_LETTERS))
+
+Span = tuple[int, int, str]
 
 
 def load(name: str) -> dict[str, Any]:
@@ -47,16 +56,20 @@ def alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Words:
-    """The English words of a text: a set, and the words again joined by single spaces."""
+class View:
+    """A text read once: its English words, and the keys a Matcher files its patterns under."""
 
-    set: frozenset[str]
-    padded: str
+    text: str
+    words: frozenset[str]
+    keys: frozenset[str]
 
     @classmethod
-    def of(cls, text: str) -> Words:
-        found = _WORD.findall(text)
-        return cls(frozenset(found), f" {' '.join(found)} ")
+    def of(cls, text: str) -> View:
+        words = frozenset(_WORD.findall(text))
+        keys = frozenset(map(_HEAD, words))
+        if not text.isascii():  # Chinese patterns are filed under their first character
+            keys = keys.union(text)
+        return cls(text, words, keys)
 
 
 class Matcher:
@@ -69,89 +82,74 @@ class Matcher:
     def __init__(self, entries: Iterable[str] | Mapping[str, Iterable[str]]) -> None:
         groups = entries if isinstance(entries, Mapping) else {"": entries}
         words: dict[str, str] = {}
-        phrases: dict[str, list[str]] = {}
-        literals: dict[str, list[str]] = {}
+        gated: dict[str, dict[tuple[str, str], None]] = {}
         always: dict[str, list[str]] = {}
-        gated: dict[str, list[tuple[str, str]]] = {}
         for label, items in groups.items():
             for entry in (alt for item in items for alt in _top_level_alternatives(item)):
                 word_list = _WORD_LIST.match(entry)
                 if word_list is not None:
                     for word in word_list.group(1).split("|"):
                         if " " in word:
-                            phrases.setdefault(label, []).append(word)
+                            pattern = rf"\b{re.escape(word)}\b"
+                            key = word.split(" ")[0][:_KEY_LETTERS]
+                            gated.setdefault(key, {})[(pattern, label)] = None
                         else:
                             words.setdefault(word, label)
-                elif _LITERAL.match(entry) and not entry.isascii():
-                    literals.setdefault(label, []).append(entry)
-                elif triggers := _triggers(entry):
-                    for trigger in triggers:
-                        gated.setdefault(trigger, []).append((entry, label))
-                else:
+                    continue
+                keys = _keys(entry)
+                if keys is None:
                     always.setdefault(label, []).append(entry)
+                for key in keys or ():
+                    pattern = re.escape(entry) if _LITERAL.match(entry) else entry
+                    gated.setdefault(key, {})[(pattern, label)] = None
         self._words = words
         self._word_set = frozenset(words)
-        all_phrases = [p for group in phrases.values() for p in group]
-        self._phrases = _literal_alternation(f" {p} " for p in all_phrases)
-        self._phrase_spans = _Labelled(
-            {k: [rf"\b{re.escape(p)}\b" for p in v] for k, v in phrases.items()}
-        )
-        self._literals = _Labelled({k: [re.escape(x) for x in v] for k, v in literals.items()})
-        self._always = _Labelled(always)
-        self._triggers = _literal_alternation(gated)
-        # A trigger found in the text may hide a shorter one inside it ("rend" in "render"):
-        # each trigger runs the patterns of every trigger it contains.
-        self._gated: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
-            trigger: tuple(
-                (re.compile(pattern, re.ASCII), label)
-                for other, entries_ in gated.items()
-                if other in trigger
-                for pattern, label in entries_
-            )
-            for trigger in gated
+        # Where a word of the set stands: the same edges as the text's words (_WORD).
+        self._word_patterns = {
+            word: re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.ASCII)
+            for word in words
         }
+        compiled: dict[str, re.Pattern[str]] = {}
+        self._gated: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+            key: tuple(
+                (compiled.setdefault(p, re.compile(p, re.ASCII)), label) for p, label in entries_
+            )
+            for key, entries_ in gated.items()
+        }
+        self._gate = frozenset(self._gated)
+        self._always = _Labelled(always)
 
-    def found(self, text: str, words: Words | None = None) -> bool:
-        """True when any entry matches somewhere in ``text``."""
-        if self._word_set or self._phrases is not None:
-            words = words or Words.of(text)
-            if not self._word_set.isdisjoint(words.set):
-                return True
-            if self._phrases is not None and self._phrases.search(words.padded):
-                return True
-        if self._literals.search(text) or self._always.search(text):
+    def found(self, view: View) -> bool:
+        """True when any entry matches somewhere in the viewed text."""
+        if not self._word_set.isdisjoint(view.words):
             return True
-        return any(pattern.search(text) for pattern, _ in self._candidates(text))
+        text = view.text
+        for key in self._gate.intersection(view.keys):
+            for pattern, _ in self._gated[key]:
+                if pattern.search(text) is not None:
+                    return True
+        return self._always.search(text)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Where entries match in ``text`` and the label of each, in order of position."""
-        found: list[tuple[int, int, str]] = []
-        if self._word_set:
-            for word in _WORD.finditer(text):
-                label = self._words.get(word.group(0))
-                if label is not None:
-                    found.append((word.start(), word.end(), label))
-        for labelled in (self._phrase_spans, self._literals, self._always):
-            found.extend(labelled.spans(text))
-        for pattern, label in self._candidates(text):
+    def spans(self, view: View) -> list[Span]:
+        """Where entries match in the viewed text and the label of each, in order of position."""
+        text = view.text
+        found: list[Span] = []
+        for word in self._word_set.intersection(view.words):
+            label = self._words[word]
+            found.extend(
+                (m.start(), m.end(), label) for m in self._word_patterns[word].finditer(text)
+            )
+        # One pattern may be filed under several keys: run it once.
+        candidates = dict.fromkeys(
+            entry for key in self._gate.intersection(view.keys) for entry in self._gated[key]
+        )
+        for pattern, label in candidates:
             found.extend(
                 (m.start(), m.end(), label) for m in pattern.finditer(text) if m.end() > m.start()
             )
+        found.extend(self._always.spans(text))
         found.sort()
         return found
-
-    def strip(self, text: str) -> str:
-        """``text`` with every match of the regular-expression entries blanked out."""
-        text = self._always.sub(text)
-        for pattern, _ in self._candidates(text):
-            text = pattern.sub(" ", text)
-        return text
-
-    def _candidates(self, text: str) -> list[tuple[re.Pattern[str], str]]:
-        if self._triggers is None:
-            return []
-        present = dict.fromkeys(self._triggers.findall(text))
-        return [entry for trigger in present for entry in self._gated[trigger]]
 
 
 class _Labelled:
@@ -168,7 +166,7 @@ class _Labelled:
     def search(self, text: str) -> bool:
         return self._pattern is not None and self._pattern.search(text) is not None
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
+    def spans(self, text: str) -> list[Span]:
         if self._pattern is None:
             return []
         return [
@@ -176,15 +174,6 @@ class _Labelled:
             for m in self._pattern.finditer(text)
             if m.end() > m.start()
         ]
-
-    def sub(self, text: str) -> str:
-        return text if self._pattern is None else self._pattern.sub(" ", text)
-
-
-def _literal_alternation(items: Iterable[str]) -> re.Pattern[str] | None:
-    """Plain strings as one pattern, longest first (a literal alternation searches fast)."""
-    ordered = sorted(set(items), key=len, reverse=True)
-    return re.compile("|".join(re.escape(i) for i in ordered)) if ordered else None
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:
@@ -211,15 +200,48 @@ def _top_level_alternatives(pattern: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def _triggers(pattern: str) -> tuple[str, ...]:
-    """Literal text any match of ``pattern`` contains at its start (empty when unknown)."""
-    group = _LEADING_GROUP.match(pattern)
-    if group is not None and group.group(2) not in ("?", "*", "{"):
-        return tuple(alt.split(" ")[0] for alt in group.group(1).split("|"))
-    literal = _LEADING_LITERAL.match(pattern)
-    if literal is None:
-        return ()
-    text = literal.group(1)
-    if literal.group(2) in ("?", "*", "{"):
-        text = text[:-1]
-    return (text,) if text else ()
+def _word_key(word: str, *, whole: bool) -> str | None:
+    """The key of an English word a match starts with (None when too short to tell).
+
+    ``whole`` says the word ends where the literal ends; a shorter, open-ended literal
+    ("re" in "re(?:load|do)") could start words with any third letter.
+    """
+    if len(word) >= _KEY_LETTERS or whole:
+        return word[:_KEY_LETTERS]
+    return None
+
+
+def _keys(pattern: str) -> tuple[str, ...] | None:
+    """The keys some match of ``pattern`` must show in a View (None when unknown).
+
+    A Chinese start is a character anywhere in the text; an English start counts only after
+    ``\\b``, where it is the start of a word.
+    """
+    bounded = pattern.startswith("\\b")
+    body = pattern[2:] if bounded else pattern
+    group = _LEADING_GROUP.match(body)
+    if group is not None:
+        if group.group(2) in _OPTIONAL:
+            return None
+        glued = group.group(2) not in ("", " ", "\\", "|")
+        heads = [(alt.split(" ")[0], glued and " " not in alt) for alt in group.group(1).split("|")]
+    else:
+        literal = _LEADING_LITERAL.match(body)
+        if literal is None:
+            return None
+        text, after = literal.group(1), literal.group(2)
+        if after in _OPTIONAL:
+            text, after = text[:-1], "("
+        heads = [(text, after not in ("", " ", "\\", "|"))]
+    keys: list[str] = []
+    for head, open_ended in heads:
+        if not head:
+            return None
+        if not head[0].isascii():
+            keys.append(head[0])
+            continue
+        key = _word_key(head, whole=not open_ended) if bounded and head.isascii() else None
+        if key is None:
+            return None
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))

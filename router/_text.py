@@ -66,6 +66,8 @@ def mask_quotes(text: str) -> str:
 
 def language(folded: str) -> Language:
     """ "zh" when the message has any Chinese outside quotes (or only Chinese inside them)."""
+    if folded.isascii():
+        return "en"
     outside = _QUOTED_SPANS.sub(" ", folded)
     if _HAN.search(outside):
         return "zh"

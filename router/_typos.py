@@ -7,11 +7,13 @@ dropped, changed, or two neighbours swapped), and never a real word from ``not_t
 
 from __future__ import annotations
 
-import functools
 import re
+import string
 from collections.abc import Iterable
 
-_WORD = re.compile(r"[a-z]{5,}")
+_SHORTEST = 5
+_WORD = re.compile(rf"[a-z]{{{_SHORTEST},}}")
+_LETTERS = string.ascii_lowercase
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -35,23 +37,33 @@ def within_one_edit(a: str, b: str) -> bool:
 
 
 class TypoFixer:
-    """Rewrites near-miss keywords in a text to the keyword; everything else is left alone."""
+    """Rewrites near-miss keywords in a text to the keyword; everything else is left alone.
+
+    Every string one edit away from a target is worked out once, when the tables load, so
+    mending a message is one dictionary lookup per word.
+    """
 
     def __init__(self, targets: Iterable[str], not_typos: Iterable[str]) -> None:
-        self._targets = tuple(dict.fromkeys(targets))
-        self._keep = frozenset(not_typos) | frozenset(self._targets)
-        self._lookup = functools.lru_cache(maxsize=4096)(self._correct_word)
-
-    def _correct_word(self, word: str) -> str:
-        if word in self._keep:
-            return word
-        for target in self._targets:
-            if within_one_edit(word, target):
-                return target
-        return word
+        targets = tuple(dict.fromkeys(targets))
+        keep = frozenset(not_typos) | frozenset(targets)
+        near: dict[str, str] = {}
+        for target in targets:  # the first target listed wins a word near two of them
+            for variant in _one_edit_away(target):
+                if len(variant) >= _SHORTEST and variant not in keep:
+                    near.setdefault(variant, target)
+        self._near = near
 
     def fix(self, text: str) -> str:
-        words = _WORD.findall(text)
-        if all(self._lookup(word) == word for word in words):
+        if self._near.keys().isdisjoint(_WORD.findall(text)):
             return text
-        return _WORD.sub(lambda m: self._lookup(m.group(0)), text)
+        return _WORD.sub(lambda m: self._near.get(m.group(0), m.group(0)), text)
+
+
+def _one_edit_away(word: str) -> set[str]:
+    """Every lower-case string at Damerau-Levenshtein distance 1 from ``word``."""
+    cuts = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    dropped = {a + b[1:] for a, b in cuts if b}
+    swapped = {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
+    changed = {a + c + b[1:] for a, b in cuts if b for c in _LETTERS}
+    added = {a + c + b for a, b in cuts for c in _LETTERS}
+    return (dropped | swapped | changed | added) - {word}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from router._data import Matcher, Words, alternation, load
+from router._data import Matcher, Span, View, alternation, load
 from router._files import extract_files
 from router._text import FILE, QUOTED, Language, fold, language, mask_quotes
 from router._typos import TypoFixer
@@ -115,8 +115,11 @@ _WEAK = Matcher({name: spec.get("weak", []) for name, spec in _TABLES["actions"]
 _BLOCKERS: dict[str, Matcher] = {
     name: Matcher(_both(table)) for name, table in _TABLES["blockers"].items()
 }
-_NOT_NEGATION = alternation(_both(_TABLES["blockers"]["negation"]["not_negation"]))
+_NOT_NEGATION = Matcher(_both(_TABLES["blockers"]["negation"]["not_negation"]))
 _REQUEST = Matcher(_both(_TABLES["blockers"]["pending"]["request"]))
+# A clause that only asks for the video to be made, with an export right after it, is part
+# of that export: "生成视频并下载", "generate the video and download it".
+_MAKE_VIDEO = alternation(_both(_TABLES["make_video"]))
 _TYPOS = TypoFixer(_TABLES["typo_targets"], _TABLES["not_typos"])
 _ASCII_WORD = re.compile(r"[a-z0-9]+", re.ASCII)
 
@@ -132,13 +135,17 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
     found, masked = extract_files(text)
     folded = fold(masked)
     steps: list[Action] = []
-    body = _TYPOS.fix(mask_quotes(folded))
+    body = _TYPOS.fix(mask_quotes(folded)).strip()
     if attached:
         steps.append(Action.UPLOAD)
         if _only_filler(body, _UPLOAD_FILLER_EN, _UPLOAD_FILLER_ZH):
             body = ""
-    for clause in _clauses(body):
-        steps.extend(_read_clause(clause))
+    clauses = _clauses(View.of(body))
+    for index, clause in enumerate(clauses):
+        clause_steps = _read_clause(clause)
+        if clause_steps == [Action.CHAT] and _makes_the_export(clause, clauses[index + 1 :]):
+            continue
+        steps.extend(clause_steps)
     return Intent(
         actions=_merge_neighbours(steps) or (Action.CHAT,),
         files=tuple(dict.fromkeys(found + attached)),
@@ -146,11 +153,14 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
     )
 
 
-def _clauses(text: str) -> list[str]:
-    """The clauses of ``text`` in the order to run them ("A, but first B" runs B first)."""
-    pieces = _SPLIT.split(text) if _SPLIT is not None and _MAY_SPLIT.found(text) else [text]
+def _clauses(body: View) -> list[View]:
+    """The clauses of ``body`` in the order to run them ("A, but first B" runs B first)."""
+    if not body.text:
+        return []
+    if _SPLIT is None or not _MAY_SPLIT.found(body):
+        return [body]
     ordered: list[str] = []
-    for piece in pieces:
+    for piece in _SPLIT.split(body.text):
         piece = piece.strip()
         if not piece:
             continue
@@ -159,62 +169,89 @@ def _clauses(text: str) -> list[str]:
             ordered.insert(len(ordered) - 1, piece[first.end() :].strip())
         else:
             ordered.append(piece)
-    return ordered
+    return [View.of(piece) for piece in ordered]
 
 
-def _read_clause(clause: str) -> list[Action]:
+def _makes_the_export(clause: View, rest: list[View]) -> bool:
+    """Whether ``clause`` only asks for the video, and the next clause with words exports it."""
+    if _MAKE_VIDEO is None or _MAKE_VIDEO.fullmatch(clause.text) is None:
+        return False
+    for following in rest:
+        steps = _read_clause(following)
+        if steps:
+            return steps[0] is Action.EXPORT
+    return False
+
+
+def _read_clause(clause: View) -> list[Action]:
     """The steps one clause asks for; none when it is only filler ("ok", "thanks", "好的")."""
-    if FILE in clause:
-        rest = clause.replace(FILE, " ")
+    text = clause.text
+    if FILE in text:
+        rest = text.replace(FILE, " ").strip()
         if _only_filler(rest, _UPLOAD_FILLER_EN, _UPLOAD_FILLER_ZH):
             return [Action.UPLOAD]
-        return [Action.UPLOAD, *_read_clause(rest)]
-    if _only_filler(clause, _FILLER_EN, _FILLER_ZH):
+        return [Action.UPLOAD, *_read_clause(View.of(rest))]
+    if _only_filler(text, _FILLER_EN, _FILLER_ZH):
         return []
-    hits = _hits(clause, weak=False) or _hits(clause, weak=True)
+    spans: dict[str, list[Span]] = {}
+    hits = _hits(clause, spans, weak=False) or _hits(clause, spans, weak=True)
     return [action for _, action in sorted(hits)] or [Action.CHAT]
 
 
-def _hits(clause: str, *, weak: bool) -> list[tuple[int, Action]]:
-    """The first unblocked keyword of each action in ``clause``, with its position."""
+def _hits(clause: View, spans: dict[str, list[Span]], *, weak: bool) -> list[tuple[int, Action]]:
+    """The first unblocked keyword of each action in ``clause``, with its position.
+
+    ``spans`` holds the blockers' matches in this clause, found the first time one is asked.
+    """
     hits: list[tuple[int, Action]] = []
-    words: Words | None = None
     settled: set[str] = set()
     for start, end, name in (_WEAK if weak else _STRONG).spans(clause):
         if name in settled:
             continue
         rule = _RULE_OF[name]
-        words = words or Words.of(clause)
-        if rule.lookalike.found(clause, words):
+        if rule.lookalike.found(clause):
             settled.add(name)
-        elif not _blocked(rule, clause, start, end, words):
+        elif not _blocked(rule, clause, spans, start, end):
             settled.add(name)
             hits.append((start, rule.action))
     return hits
 
 
-def _blocked(rule: _Rule, clause: str, start: int, end: int, words: Words) -> bool:
+def _blocked(rule: _Rule, clause: View, spans: dict[str, list[Span]], start: int, end: int) -> bool:
     """Whether the words around ``clause[start:end]`` say it is not a ``rule.action``."""
-    before, after = clause[:start], clause[end:]
     for name in rule.blocked_by:
-        blocker = _BLOCKERS[name]
+        found = spans.get(name)
+        if found is None:
+            found = spans[name] = _BLOCKERS[name].spans(clause)
+        if not found:
+            continue
         if name == "negation":
-            if _NOT_NEGATION is not None:
-                before = _NOT_NEGATION.sub(" ", before)
-            blocked = blocker.found(before)
+            ignored = _NOT_NEGATION.spans(clause)
+            blocked = any(e <= start and not _overlaps(s, e, ignored) for s, e, _ in found)
         elif name == "purpose":
-            blocked = blocker.found(before)
+            blocked = any(e <= start for _, e, _ in found)
         elif name == "deferral":
-            blocked = blocker.found(after)
+            blocked = any(s >= end for s, _, _ in found)
         elif name == "pending":
-            blocked = blocker.found(clause, words) and not _REQUEST.found(before)
+            blocked = not any(e <= start for _, e, _ in _REQUEST.spans(clause))
         elif name == "edit":
-            blocked = blocker.found(rule.objects.strip(f"{before} {after}"))
+            objects = rule.objects.spans(clause)
+            blocked = any(
+                (e <= start or s >= end) and not _inside(s, e, objects) for s, e, _ in found
+            )
         else:
-            blocked = blocker.found(clause, words)
+            blocked = True
         if blocked:
             return True
     return False
+
+
+def _overlaps(start: int, end: int, spans: list[Span]) -> bool:
+    return any(s < end and start < e for s, e, _ in spans)
+
+
+def _inside(start: int, end: int, spans: list[Span]) -> bool:
+    return any(s <= start and end <= e for s, e, _ in spans)
 
 
 def _only_filler(text: str, words: frozenset[str], phrases: re.Pattern[str] | None) -> bool:
