@@ -780,9 +780,15 @@ class SkillHost:
             )
         )
         job = self._client.resume(render_id)
-        project = _Project(session_id=job.session_id, has_visual=True) if job.session_id else None
-        target = Path(output) if output is not None else self._output_dir / f"{render_id}.mp4"
-        self._finish_render(step, job, target, project)
+        known = {p.session_id: p for p in [*self._remembered_projects(), *self._projects]}
+        project = known.get(job.session_id) or _Project(session_id=job.session_id)
+        if output is not None:
+            target = Path(output)
+        elif project.name:
+            target = self._output_for(project)  # named after its photo, like the export was
+        else:
+            target = _unused_path(self._output_dir / f"{render_id}.mp4")
+        self._finish_render(step, job, target, project if job.session_id else None)
 
     # batch
 

@@ -407,6 +407,7 @@ def test_resume_after_an_interrupted_export(
     assert _errors(resumed + still_usable) == []
     (result,) = _of(resumed, ReplyKind.RESULT)
     assert result.data["render_id"] == render_id
+    assert Path(result.data["path"]).name == "astronaut-jiggle.mp4"  # named as the export was
     assert _probe(Path(result.data["path"]))[:2] == (1080, 1920)
     assert left == []
 
