@@ -155,7 +155,7 @@ def _run(args: argparse.Namespace, call: HostCall, **host_options: Any) -> int:
 
     printer: _Printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter()
     try:
-        host = SkillHost(backend=args.backend, language=args.lang, **host_options)
+        host = SkillHost(backend=args.backend, language=args.lang, greeting=False, **host_options)
     except JiggleError as exc:
         printer.error(exc, args.lang or "en")
         return exc.exit_code

@@ -125,7 +125,8 @@ class SkillHost:
     sees; else a free anonymous token). ``concurrency``
     bounds how many photos of a batch run at once; ``still_working_after`` is the silence, in
     seconds, after which "⏳ Still working..." is said; ``poll_interval`` the seconds between
-    render polls (default: 30 for the cloud, 0.5 for the local backend).
+    render polls (default: 30 for the cloud, 0.5 for the local backend). ``greeting``: say
+    how to start once connected (for a conversation; one-shot commands leave it out).
     """
 
     def __init__(
@@ -140,6 +141,7 @@ class SkillHost:
         still_working_after: float = _STILL_WORKING_AFTER,
         poll_interval: float | None = None,
         local_data_dir: Path | None = None,
+        greeting: bool = True,
     ) -> None:
         self._backend_name = resolve_backend(backend)
         self._fixed_language = language_of(language) if language else None
@@ -160,7 +162,7 @@ class SkillHost:
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()  # the running call's; set when its consumer stops
-        self._hint = True  # say how to start, once connected (not when animate runs it all)
+        self._hint = greeting  # say how to start, once connected (a conversation needs it)
         self._notes: list[str] = []  # said at the next step: what the client did on its own
 
     # -- what faces read ----------------------------------------------------------------------
