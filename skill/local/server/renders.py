@@ -109,6 +109,7 @@ class RenderQueue:
         result = render(
             image,
             out,
+            motion=settings.motion,
             intensity=settings.intensity,
             aspect=settings.aspect,
             duration=settings.duration,
