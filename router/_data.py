@@ -15,9 +15,8 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -55,8 +54,7 @@ def alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class View:
+class View(NamedTuple):
     """A text read once: its English words, and the keys a Matcher files its patterns under."""
 
     text: str
@@ -77,11 +75,13 @@ class Matcher:
 
     Built from a list of entries, or from labelled lists ({"export": [...], "state": [...]}):
     then :meth:`spans` also says which list each match came from, in one pass for all lists.
+    Lists may share entries; each entry finds its matches on its own, so the matches of one
+    list never hide those of another.
     """
 
     def __init__(self, entries: Iterable[str] | Mapping[str, Iterable[str]]) -> None:
         groups = entries if isinstance(entries, Mapping) else {"": entries}
-        words: dict[str, str] = {}
+        words: dict[str, dict[str, None]] = {}
         gated: dict[str, dict[tuple[str, str], None]] = {}
         always: dict[str, list[str]] = {}
         for label, items in groups.items():
@@ -94,7 +94,7 @@ class Matcher:
                             key = word.split(" ")[0][:_KEY_LETTERS]
                             gated.setdefault(key, {})[(pattern, label)] = None
                         else:
-                            words.setdefault(word, label)
+                            words.setdefault(word, {})[label] = None
                     continue
                 keys = _keys(entry)
                 if keys is None:
@@ -102,7 +102,7 @@ class Matcher:
                 for key in keys or ():
                     pattern = re.escape(entry) if _LITERAL.match(entry) else entry
                     gated.setdefault(key, {})[(pattern, label)] = None
-        self._words = words
+        self._words = {word: tuple(labels) for word, labels in words.items()}
         self._word_set = frozenset(words)
         # Where a word of the set stands: the same edges as the text's words (_WORD).
         self._word_patterns = {
@@ -117,7 +117,12 @@ class Matcher:
             for key, entries_ in gated.items()
         }
         self._gate = frozenset(self._gated)
-        self._always = _Labelled(always)
+        # Entries with no key: one alternation per list, run on every text.
+        self._always = tuple(
+            (compiled_, label)
+            for label, patterns in always.items()
+            if (compiled_ := alternation(patterns)) is not None
+        )
 
     def found(self, view: View) -> bool:
         """True when any entry matches somewhere in the viewed text."""
@@ -128,52 +133,49 @@ class Matcher:
             for pattern, _ in self._gated[key]:
                 if pattern.search(text) is not None:
                     return True
-        return self._always.search(text)
+        return any(pattern.search(text) is not None for pattern, _ in self._always)
 
     def spans(self, view: View) -> list[Span]:
         """Where entries match in the viewed text and the label of each, in order of position."""
         text = view.text
         found: list[Span] = []
-        for word in self._word_set.intersection(view.words):
-            label = self._words[word]
-            found.extend(
-                (m.start(), m.end(), label) for m in self._word_patterns[word].finditer(text)
+        for pattern, label in self._always:
+            _find_all(pattern, text, label, found)
+        words = self._word_set.intersection(view.words)
+        if len(words) > 2:  # one scan of the text's words beats a search for each
+            for m in _WORD.finditer(text):
+                for label in self._words.get(m.group(), ()):
+                    found.append((m.start(), m.end(), label))
+        else:
+            for word in words:
+                for label in self._words[word]:
+                    _find_all(self._word_patterns[word], text, label, found)
+        keys = self._gate.intersection(view.keys)
+        if keys:
+            # One pattern may be filed under several keys: run it once.
+            candidates = (
+                self._gated[next(iter(keys))]
+                if len(keys) == 1
+                else dict.fromkeys(entry for key in keys for entry in self._gated[key])
             )
-        # One pattern may be filed under several keys: run it once.
-        candidates = dict.fromkeys(
-            entry for key in self._gate.intersection(view.keys) for entry in self._gated[key]
-        )
-        for pattern, label in candidates:
-            found.extend(
-                (m.start(), m.end(), label) for m in pattern.finditer(text) if m.end() > m.start()
-            )
-        found.extend(self._always.spans(text))
-        found.sort()
+            for pattern, label in candidates:
+                _find_all(pattern, text, label, found)
+        if len(found) > 1:
+            found.sort()
         return found
 
 
-class _Labelled:
-    """Labelled lists of patterns as one pattern, a named group per label."""
+def _find_all(pattern: re.Pattern[str], text: str, label: str, found: list[Span]) -> None:
+    """Appends the non-empty matches of ``pattern`` in ``text`` to ``found``.
 
-    def __init__(self, groups: Mapping[str, list[str]]) -> None:
-        self._labels = {f"g{i}": label for i, label in enumerate(groups)}
-        parts = [
-            f"(?P<g{i}>{'|'.join(f'(?:{p})' for p in patterns)})"
-            for i, patterns in enumerate(groups.values())
-        ]
-        self._pattern = re.compile("|".join(parts), re.ASCII) if parts else None
-
-    def search(self, text: str) -> bool:
-        return self._pattern is not None and self._pattern.search(text) is not None
-
-    def spans(self, text: str) -> list[Span]:
-        if self._pattern is None:
-            return []
-        return [
-            (m.start(), m.end(), self._labels[m.lastgroup or ""])
-            for m in self._pattern.finditer(text)
-            if m.end() > m.start()
-        ]
+    A search that fails, which is what most do, costs a fraction of setting up finditer.
+    """
+    match = pattern.search(text)
+    while match is not None:
+        start, end = match.span()
+        if end > start:
+            found.append((start, end, label))
+        match = pattern.search(text, end if end > start else end + 1)
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:

@@ -68,14 +68,6 @@ class Intent:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    action: Action
-    objects: Matcher
-    lookalike: Matcher
-    blocked_by: tuple[str, ...]
-
-
 def _words(items: Iterable[Any]) -> frozenset[str]:
     return frozenset(str(item) for item in items)
 
@@ -97,26 +89,27 @@ _FILLER_EN = _words(_TABLES["filler_en"])
 _FILLER_ZH = _longest_first(_TABLES["filler_zh"])
 _UPLOAD_FILLER_EN = _FILLER_EN | _words(_TABLES["upload_filler_en"])
 _UPLOAD_FILLER_ZH = _longest_first([*_TABLES["filler_zh"], *_TABLES["upload_filler_zh"]])
-_RULES = tuple(
-    _Rule(
-        action=Action(name),
-        objects=Matcher(spec.get("object", [])),
-        lookalike=Matcher(spec.get("lookalike", [])),
-        blocked_by=tuple(spec.get("blocked_by", [])),
-    )
-    for name, spec in _TABLES["actions"].items()
-)
-_RULE_OF = {str(rule.action): rule for rule in _RULES}
-# Every action's keywords in one matcher: one pass over a clause finds them all.
-_STRONG = Matcher(
-    {name: [*spec.get("en", []), *spec.get("zh", [])] for name, spec in _TABLES["actions"].items()}
-)
-_WEAK = Matcher({name: spec.get("weak", []) for name, spec in _TABLES["actions"].items()})
-_BLOCKERS: dict[str, Matcher] = {
-    name: Matcher(_both(table)) for name, table in _TABLES["blockers"].items()
+_ACTIONS: dict[str, Any] = _TABLES["actions"]
+_BLOCKED_BY: dict[str, tuple[str, ...]] = {
+    name: tuple(spec.get("blocked_by", [])) for name, spec in _ACTIONS.items()
 }
-_NOT_NEGATION = Matcher(_both(_TABLES["blockers"]["negation"]["not_negation"]))
-_REQUEST = Matcher(_both(_TABLES["blockers"]["pending"]["request"]))
+# Every table a clause is read against, in one labelled matcher: one pass over a clause
+# finds the keywords of every action, their look-alikes and every blocker. A label is the
+# kind of list and its name; objects are looked for only when an edit word is near a keyword.
+_KEYWORD, _WEAK, _LOOKALIKE, _BLOCKER = "keyword", "weak", "lookalike", "blocker"
+_LISTS: dict[tuple[str, str], list[str]] = {
+    **{(_KEYWORD, n): [*spec.get("en", []), *spec.get("zh", [])] for n, spec in _ACTIONS.items()},
+    **{(_WEAK, n): spec.get("weak", []) for n, spec in _ACTIONS.items()},
+    **{(_LOOKALIKE, n): spec.get("lookalike", []) for n, spec in _ACTIONS.items()},
+    **{(_BLOCKER, n): _both(table) for n, table in _TABLES["blockers"].items()},
+    # These contain a negation word but are not one: "能不能导出" asks to export.
+    (_BLOCKER, "not_negation"): _both(_TABLES["blockers"]["negation"]["not_negation"]),
+    # Asking for the action politely is not a question about it: "可以导出了吗".
+    (_BLOCKER, "request"): _both(_TABLES["blockers"]["pending"]["request"]),
+}
+_LABELS = {f"{kind}:{name}": (kind, name) for kind, name in _LISTS}
+_CLAUSE = Matcher({f"{kind}:{name}": items for (kind, name), items in _LISTS.items()})
+_OBJECTS = Matcher({name: spec.get("object", []) for name, spec in _ACTIONS.items()})
 # A clause that only asks for the video to be made, with an export right after it, is part
 # of that export: "生成视频并下载", "generate the video and download it".
 _MAKE_VIDEO = alternation(_both(_TABLES["make_video"]))
@@ -193,65 +186,88 @@ def _read_clause(clause: View) -> list[Action]:
         return [Action.UPLOAD, *_read_clause(View.of(rest))]
     if _only_filler(text, _FILLER_EN, _FILLER_ZH):
         return []
-    spans: dict[str, list[Span]] = {}
-    hits = _hits(clause, spans, weak=False) or _hits(clause, spans, weak=True)
+    lists: dict[str, list[Span]] = {_KEYWORD: [], _WEAK: [], _LOOKALIKE: [], _BLOCKER: []}
+    for start, end, label in _CLAUSE.spans(clause):
+        kind, name = _LABELS[label]
+        lists[kind].append((start, end, name))
+    if not lists[_KEYWORD] and not lists[_WEAK]:  # the common edit: no keyword at all
+        return [Action.CHAT]
+    around = _Around(clause, lists[_LOOKALIKE], lists[_BLOCKER])
+    hits = around.hits(lists[_KEYWORD]) or around.hits(lists[_WEAK])
     return [action for _, action in sorted(hits)] or [Action.CHAT]
 
 
-def _hits(clause: View, spans: dict[str, list[Span]], *, weak: bool) -> list[tuple[int, Action]]:
-    """The first unblocked keyword of each action in ``clause``, with its position.
+class _Around:
+    """What surrounds the keywords of one clause: look-alikes, blockers, objects."""
 
-    ``spans`` holds the blockers' matches in this clause, found the first time one is asked.
-    """
-    hits: list[tuple[int, Action]] = []
-    settled: set[str] = set()
-    for start, end, name in (_WEAK if weak else _STRONG).spans(clause):
-        if name in settled:
-            continue
-        rule = _RULE_OF[name]
-        if rule.lookalike.found(clause):
-            settled.add(name)
-        elif not _blocked(rule, clause, spans, start, end):
-            settled.add(name)
-            hits.append((start, rule.action))
-    return hits
+    __slots__ = ("_blockers", "_clause", "_lookalikes", "_objects")
+
+    def __init__(self, clause: View, lookalikes: list[Span], blockers: list[Span]) -> None:
+        self._clause = clause
+        self._lookalikes = frozenset(name for _, _, name in lookalikes)
+        self._blockers = _by_label(blockers)
+        self._objects: dict[str, list[tuple[int, int]]] | None = None
+
+    def hits(self, keywords: list[Span]) -> list[tuple[int, Action]]:
+        """The first unblocked keyword of each action, with its position."""
+        found: list[tuple[int, Action]] = []
+        settled: set[str] = set()
+        for start, end, name in keywords:
+            if name in settled:
+                continue
+            if name in self._lookalikes:
+                settled.add(name)
+            elif not self._blocked(name, start, end):
+                settled.add(name)
+                found.append((start, Action(name)))
+        return found
+
+    def _blocked(self, name: str, start: int, end: int) -> bool:
+        """Whether the words around ``clause[start:end]`` say it is not a ``name``."""
+        blockers = self._blockers
+        for blocker in _BLOCKED_BY[name]:
+            found = blockers.get(blocker)
+            if not found:
+                continue
+            if blocker == "negation":
+                ignored = blockers.get("not_negation", [])
+                blocked = any(e <= start and not _overlaps(s, e, ignored) for s, e in found)
+            elif blocker == "purpose":
+                blocked = any(e <= start for _, e in found)
+            elif blocker == "deferral":
+                blocked = any(s >= end for s, _ in found)
+            elif blocker == "pending":
+                blocked = not any(e <= start for _, e in blockers.get("request", []))
+            elif blocker == "edit":
+                objects = self._objects_of(name)
+                blocked = any(
+                    (e <= start or s >= end) and not _inside(s, e, objects) for s, e in found
+                )
+            else:
+                blocked = True
+            if blocked:
+                return True
+        return False
+
+    def _objects_of(self, name: str) -> list[tuple[int, int]]:
+        if self._objects is None:
+            self._objects = _by_label(_OBJECTS.spans(self._clause))
+        return self._objects.get(name, [])
 
 
-def _blocked(rule: _Rule, clause: View, spans: dict[str, list[Span]], start: int, end: int) -> bool:
-    """Whether the words around ``clause[start:end]`` say it is not a ``rule.action``."""
-    for name in rule.blocked_by:
-        found = spans.get(name)
-        if found is None:
-            found = spans[name] = _BLOCKERS[name].spans(clause)
-        if not found:
-            continue
-        if name == "negation":
-            ignored = _NOT_NEGATION.spans(clause)
-            blocked = any(e <= start and not _overlaps(s, e, ignored) for s, e, _ in found)
-        elif name == "purpose":
-            blocked = any(e <= start for _, e, _ in found)
-        elif name == "deferral":
-            blocked = any(s >= end for s, _, _ in found)
-        elif name == "pending":
-            blocked = not any(e <= start for _, e, _ in _REQUEST.spans(clause))
-        elif name == "edit":
-            objects = rule.objects.spans(clause)
-            blocked = any(
-                (e <= start or s >= end) and not _inside(s, e, objects) for s, e, _ in found
-            )
-        else:
-            blocked = True
-        if blocked:
-            return True
-    return False
+def _by_label(spans: list[Span]) -> dict[str, list[tuple[int, int]]]:
+    grouped: dict[str, list[tuple[int, int]]] = {}
+    for start, end, label in spans:
+        grouped.setdefault(label, []).append((start, end))
+    return grouped
 
 
-def _overlaps(start: int, end: int, spans: list[Span]) -> bool:
-    return any(s < end and start < e for s, e, _ in spans)
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
 
 
-def _inside(start: int, end: int, spans: list[Span]) -> bool:
-    return any(s <= start and end <= e for s, e, _ in spans)
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
 
 
 def _only_filler(text: str, words: frozenset[str], phrases: re.Pattern[str] | None) -> bool:
