@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -534,7 +535,7 @@ class NemoClient:
             state = self.state(sid)
             sid = self.resolve_session(sid)
             draft = state.draft
-        job = RenderJob(id=f"render_{int(time.time() * 1000)}", session_id=sid)
+        job = RenderJob(id=_new_render_id(), session_id=sid)
         self.jobs.add(job)
 
         def body(current: str | None) -> dict[str, Any]:
@@ -688,6 +689,18 @@ class NemoClient:
         return OutOfCredits(
             exc.detail, api_code=exc.api_code, http_status=exc.http_status, register_url=url
         )
+
+
+_render_id_lock = threading.Lock()
+_last_render_ms = 0
+
+
+def _new_render_id() -> str:
+    """``render_<ms>``, unique in this process even when a batch exports in the same ms."""
+    global _last_render_ms
+    with _render_id_lock:
+        _last_render_ms = max(int(time.time() * 1000), _last_render_ms + 1)
+        return f"render_{_last_render_ms}"
 
 
 def _session_from(data: Any, language: str) -> Session:
