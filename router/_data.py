@@ -104,9 +104,12 @@ class Matcher:
                     gated.setdefault(key, {})[(pattern, label)] = None
         self._words = {word: tuple(labels) for word, labels in words.items()}
         self._word_set = frozenset(words)
-        # Where a word of the set stands: the same edges as the text's words (_WORD).
+        # Where a word of the set stands: the same edges as the text's words (_WORD). The
+        # word comes first and the lookbehind after it, so re can scan for the word's letters.
         self._word_patterns = {
-            word: re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.ASCII)
+            word: re.compile(
+                rf"{re.escape(word)}(?<![a-z0-9]{re.escape(word)})(?![a-z0-9])", re.ASCII
+            )
             for word in words
         }
         compiled: dict[str, re.Pattern[str]] = {}

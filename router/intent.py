@@ -82,8 +82,7 @@ def _both(table: dict[str, Any]) -> list[str]:
 
 
 _TABLES = load("intents.yaml")
-_SPLIT = alternation(_TABLES["split"])
-_MAY_SPLIT = Matcher(_TABLES["split"])
+_SEPARATORS = Matcher(_TABLES["split"])
 _FIRST = alternation(_TABLES["first"])
 _FILLER_EN = _words(_TABLES["filler_en"])
 _FILLER_ZH = _longest_first(_TABLES["filler_zh"])
@@ -93,13 +92,16 @@ _ACTIONS: dict[str, Any] = _TABLES["actions"]
 _BLOCKED_BY: dict[str, tuple[str, ...]] = {
     name: tuple(spec.get("blocked_by", [])) for name, spec in _ACTIONS.items()
 }
-# Every table a clause is read against, in one labelled matcher: one pass over a clause
-# finds the keywords of every action, their look-alikes and every blocker. A label is the
-# kind of list and its name; objects are looked for only when an edit word is near a keyword.
+# The tables a clause is read against, in two labelled matchers (a label is the kind of
+# list and its name): one pass finds the keywords of every action; only when there is one,
+# a second pass finds their look-alikes and every blocker. Objects are looked for only when
+# an edit word is near a keyword.
 _KEYWORD, _WEAK, _LOOKALIKE, _BLOCKER = "keyword", "weak", "lookalike", "blocker"
-_LISTS: dict[tuple[str, str], list[str]] = {
+_KEYWORD_LISTS: dict[tuple[str, str], list[str]] = {
     **{(_KEYWORD, n): [*spec.get("en", []), *spec.get("zh", [])] for n, spec in _ACTIONS.items()},
     **{(_WEAK, n): spec.get("weak", []) for n, spec in _ACTIONS.items()},
+}
+_CONTEXT_LISTS: dict[tuple[str, str], list[str]] = {
     **{(_LOOKALIKE, n): spec.get("lookalike", []) for n, spec in _ACTIONS.items()},
     **{(_BLOCKER, n): _both(table) for n, table in _TABLES["blockers"].items()},
     # These contain a negation word but are not one: "能不能导出" asks to export.
@@ -107,9 +109,11 @@ _LISTS: dict[tuple[str, str], list[str]] = {
     # Asking for the action politely is not a question about it: "可以导出了吗".
     (_BLOCKER, "request"): _both(_TABLES["blockers"]["pending"]["request"]),
 }
-_LABELS = {f"{kind}:{name}": (kind, name) for kind, name in _LISTS}
-_CLAUSE = Matcher({f"{kind}:{name}": items for (kind, name), items in _LISTS.items()})
-_OBJECTS = Matcher({name: spec.get("object", []) for name, spec in _ACTIONS.items()})
+_LABELS = {f"{kind}:{name}": (kind, name) for kind, name in {**_KEYWORD_LISTS, **_CONTEXT_LISTS}}
+_KEYWORDS = Matcher({f"{kind}:{name}": items for (kind, name), items in _KEYWORD_LISTS.items()})
+_CONTEXT = Matcher({f"{kind}:{name}": items for (kind, name), items in _CONTEXT_LISTS.items()})
+_ACTION_OF = {str(action): action for action in Action}
+_OBJECTS = {name: Matcher(spec.get("object", [])) for name, spec in _ACTIONS.items()}
 # A clause that only asks for the video to be made, with an export right after it, is part
 # of that export: "生成视频并下载", "generate the video and download it".
 _MAKE_VIDEO = alternation(_both(_TABLES["make_video"]))
@@ -150,10 +154,11 @@ def _clauses(body: View) -> list[View]:
     """The clauses of ``body`` in the order to run them ("A, but first B" runs B first)."""
     if not body.text:
         return []
-    if _SPLIT is None or not _MAY_SPLIT.found(body):
+    separators = _SEPARATORS.spans(body)
+    if not separators:
         return [body]
     ordered: list[str] = []
-    for piece in _SPLIT.split(body.text):
+    for piece in _cut(body.text, separators):
         piece = piece.strip()
         if not piece:
             continue
@@ -163,6 +168,18 @@ def _clauses(body: View) -> list[View]:
         else:
             ordered.append(piece)
     return [View.of(piece) for piece in ordered]
+
+
+def _cut(text: str, separators: list[Span]) -> list[str]:
+    """``text`` in pieces, without the (possibly overlapping) ``separators``."""
+    pieces: list[str] = []
+    position = 0
+    for start, end, _ in separators:
+        if start >= position:
+            pieces.append(text[position:start])
+        position = max(position, end)
+    pieces.append(text[position:])
+    return pieces
 
 
 def _makes_the_export(clause: View, rest: list[View]) -> bool:
@@ -186,12 +203,13 @@ def _read_clause(clause: View) -> list[Action]:
         return [Action.UPLOAD, *_read_clause(View.of(rest))]
     if _only_filler(text, _FILLER_EN, _FILLER_ZH):
         return []
+    keywords = _KEYWORDS.spans(clause)
+    if not keywords:  # the common edit: no keyword at all
+        return [Action.CHAT]
     lists: dict[str, list[Span]] = {_KEYWORD: [], _WEAK: [], _LOOKALIKE: [], _BLOCKER: []}
-    for start, end, label in _CLAUSE.spans(clause):
+    for start, end, label in keywords + _CONTEXT.spans(clause):
         kind, name = _LABELS[label]
         lists[kind].append((start, end, name))
-    if not lists[_KEYWORD] and not lists[_WEAK]:  # the common edit: no keyword at all
-        return [Action.CHAT]
     around = _Around(clause, lists[_LOOKALIKE], lists[_BLOCKER])
     hits = around.hits(lists[_KEYWORD]) or around.hits(lists[_WEAK])
     return [action for _, action in sorted(hits)] or [Action.CHAT]
@@ -206,7 +224,7 @@ class _Around:
         self._clause = clause
         self._lookalikes = frozenset(name for _, _, name in lookalikes)
         self._blockers = _by_label(blockers)
-        self._objects: dict[str, list[tuple[int, int]]] | None = None
+        self._objects: dict[str, list[tuple[int, int]]] = {}
 
     def hits(self, keywords: list[Span]) -> list[tuple[int, Action]]:
         """The first unblocked keyword of each action, with its position."""
@@ -219,7 +237,7 @@ class _Around:
                 settled.add(name)
             elif not self._blocked(name, start, end):
                 settled.add(name)
-                found.append((start, Action(name)))
+                found.append((start, _ACTION_OF[name]))
         return found
 
     def _blocked(self, name: str, start: int, end: int) -> bool:
@@ -250,9 +268,12 @@ class _Around:
         return False
 
     def _objects_of(self, name: str) -> list[tuple[int, int]]:
-        if self._objects is None:
-            self._objects = _by_label(_OBJECTS.spans(self._clause))
-        return self._objects.get(name, [])
+        objects = self._objects.get(name)
+        if objects is None:
+            objects = self._objects[name] = [
+                (s, e) for s, e, _ in _OBJECTS[name].spans(self._clause)
+            ]
+        return objects
 
 
 def _by_label(spans: list[Span]) -> dict[str, list[tuple[int, int]]]:
@@ -272,7 +293,7 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 def _only_filler(text: str, words: frozenset[str], phrases: re.Pattern[str] | None) -> bool:
     """True when ``text`` holds nothing but ``words``, ``phrases``, punctuation and emoji."""
-    if phrases is not None:
+    if phrases is not None and not text.isascii():  # the phrases are Chinese
         text = phrases.sub(" ", text)
     for word in _ASCII_WORD.findall(text):
         if word not in words:
