@@ -85,11 +85,20 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     ``offsets[i]`` is the index in ``text`` of the character that produced folded character
     ``i``, so a match in the folded text can be cut out of the original words.
     """
+    if text.isascii():  # lower case and spaces for control characters keep every offset
+        folded = text.lower()
+        if not folded.isprintable():
+            folded = _CONTROL.sub(" ", folded)
+        return folded, list(range(len(text)))
     out: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):
-        folded = unicodedata.normalize("NFKC", char).lower().translate(_HANT_TO_HANS)
-        folded = _CONTROL.sub(" ", folded)
+        if char.isascii():
+            folded = char.lower()
+        else:
+            folded = unicodedata.normalize("NFKC", char).lower().translate(_HANT_TO_HANS)
+        if not folded.isprintable():
+            folded = _CONTROL.sub(" ", folded)
         out.append(folded)
         offsets.extend([index] * len(folded))
     return "".join(out), offsets

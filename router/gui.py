@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from router._data import alternation, load
+from router._data import Matcher, View, alternation, load
 from router._text import fold_with_offsets
 
 __all__ = ["GuiAction", "GuiKind", "translate_gui"]
@@ -35,8 +35,10 @@ class GuiAction:
 
 
 _TABLES = load("gui.yaml")
-_RULES: tuple[tuple[GuiKind, re.Pattern[str]], ...] = tuple(
-    (GuiKind(rule["kind"]), pattern)
+# Each rule twice: a Matcher says cheaply whether it can match at all, and the alternation,
+# run only then, finds the phrases with the rule's own order of preference.
+_RULES: tuple[tuple[GuiKind, Matcher, re.Pattern[str]], ...] = tuple(
+    (GuiKind(rule["kind"]), Matcher(rule["match"]), pattern)
     for rule in _TABLES["rules"]
     if (pattern := alternation(rule["match"])) is not None
 )
@@ -57,7 +59,10 @@ def translate_gui(text: str) -> list[GuiAction]:
     folded = _APOSTROPHE.sub(" ", folded)
     found: list[tuple[int, int, GuiKind]] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in _RULES:
+    view = View.of(folded)
+    for kind, gate, pattern in _RULES:
+        if not gate.found(view):
+            continue
         for match in pattern.finditer(folded):
             start, end = match.span()
             if start == end or any(start < e and s < end for s, e in taken):
