@@ -32,12 +32,10 @@ and every rendered message passes through :func:`skill.redact.redact`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import Any, ClassVar, Protocol
 
-import yaml
+from skill._data import load_yaml
 
 __all__ = [
     "ApiError",
@@ -89,12 +87,8 @@ class _SafeDict(dict[str, Any]):
         return ""
 
 
-@functools.cache
 def _catalogue() -> Mapping[str, Mapping[str, str]]:
-    text = resources.files("skill").joinpath("data/errors.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill", "data/errors.yaml")
 
 
 def _lang_key(lang: str) -> str:

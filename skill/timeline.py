@@ -14,14 +14,12 @@ and for streams that drop. Wording lives in ``skill/data/timeline.yaml`` (Englis
 
 from __future__ import annotations
 
-import functools
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from skill._data import load_yaml
 
 __all__ = ["Segment", "Timeline", "TimelineChange", "Track", "TrackKind"]
 
@@ -32,12 +30,8 @@ _KIND_BY_TYPE: dict[int, TrackKind] = {0: "video", 1: "audio", 7: "text"}
 _COMPARED = ("name", "text", "motion", "intensity", "loop", "volume", "timing")
 
 
-@functools.cache
 def _wording() -> Mapping[str, Mapping[str, Any]]:
-    text = resources.files("skill").joinpath("data/timeline.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill", "data/timeline.yaml")
 
 
 def _words(lang: str) -> Mapping[str, Any]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from skill._data import load_yaml
 from skill.replies import language_of
 
 __all__ = ["examples", "ui"]
@@ -20,12 +17,8 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-@functools.cache
 def _catalogue() -> Mapping[str, Any]:
-    text = resources.files("skill").joinpath("data/repl.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill", "data/repl.yaml")
 
 
 def _entry(lang: str, key: str) -> Any:

@@ -8,19 +8,18 @@ frames only. The stream is tagged BT.709, TV range (what :mod:`._yuv` produces),
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
-import yaml
 from numpy.typing import NDArray
+
+from skill._data import load_yaml
 
 from ._audio import encode_audio
 from ._motion import LoopPlan
@@ -32,12 +31,8 @@ _BT709 = 1
 _TV_RANGE = 1
 
 
-@functools.cache
 def encoding_settings() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("data/encoding.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill.local.render", "data/encoding.yaml")
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,15 @@ A style (jiggle, bounce, wobble) scales the two and adds a hop: the body lifting
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
+
+from skill._data import load_yaml
 
 __all__ = ["INTENSITIES", "MOTIONS", "LoopPlan", "Motion", "plan_loop"]
 
@@ -30,12 +29,8 @@ MOTIONS = ("jiggle", "bounce", "wobble")
 _BASE_RAMP = 0.15  # fraction of the height over which the squash fades in above the base
 
 
-@functools.cache
 def _table() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("data/motion.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill.local.render", "data/motion.yaml")
 
 
 @dataclass(frozen=True)

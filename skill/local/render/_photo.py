@@ -6,21 +6,19 @@ at a reduced DCT scale (``draft``), so a 9000x12000 photo never exists at full s
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pillow_heif
-import yaml
 from numpy.typing import NDArray
 from PIL import Image
 
+from skill._data import load_yaml
 from skill.errors import FileNotFound, FileTooLarge, InputError, UnsupportedFile
 
 __all__ = ["Photo", "load_photo", "probe_image"]
@@ -29,12 +27,8 @@ __all__ = ["Photo", "load_photo", "probe_image"]
 pillow_heif.register_heif_opener()
 
 
-@functools.cache
 def _table() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("data/photo.yaml").read_text(encoding="utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill.local.render", "data/photo.yaml")
 
 
 # Deliberately above any camera still (and the 108 MP of a 9000x12000 photo), below what a

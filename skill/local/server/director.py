@@ -12,11 +12,9 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
-
+from skill._data import load_yaml
 from skill.local.server import draft as drafts
 
 __all__ = ["Director", "Edit", "TurnPlan"]
@@ -46,12 +44,8 @@ class TurnPlan:
     edits: tuple[Edit, ...] = field(default_factory=tuple)
 
 
-@functools.cache
 def _rules() -> Mapping[str, Any]:
-    text = resources.files("skill.local.server").joinpath("director.yaml").read_text("utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return load_yaml("skill.local.server", "director.yaml")
 
 
 @functools.cache

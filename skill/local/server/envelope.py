@@ -9,14 +9,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from importlib import resources
 from typing import Any
 
-import yaml
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from skill._data import load_yaml
 from skill.local.server.chat import IntentionalCut
 
 __all__ = ["EXCEPTION_HANDLERS", "ApiFailure", "error_response", "ok"]
@@ -29,9 +28,7 @@ _HTTP_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413}
 
 @functools.cache
 def _default_messages() -> dict[int, str]:
-    text = resources.files("skill.local.server").joinpath("messages.yaml").read_text("utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
+    loaded = load_yaml("skill.local.server", "messages.yaml")
     return {int(code): str(message) for code, message in loaded.items()}
 
 

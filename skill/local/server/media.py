@@ -3,13 +3,11 @@ pixels and its length, read by the renderer's probe (stills) or PyAV (clips and 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from skill._data import load_yaml
 
 __all__ = ["MediaInfo", "inspect_media", "sniff"]
 
@@ -25,12 +23,9 @@ class MediaInfo:
     duration: float | None = None
 
 
-@functools.cache
 def _table() -> list[dict[str, Any]]:
-    text = resources.files("skill.local.server").joinpath("media_types.yaml").read_text("utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, list)
-    return loaded
+    types: list[dict[str, Any]] = load_yaml("skill.local.server", "media_types.yaml")["types"]
+    return types
 
 
 def _sync_kind(head: bytes) -> str | None:
