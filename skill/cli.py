@@ -45,6 +45,7 @@ _HANDLERS: dict[str, str] = {
     "export": "skill.commands:export",
     "jobs": "skill.commands:jobs",
     "resume": "skill.commands:resume",
+    "say": "skill.commands:turn",
     "render-local": "skill.local.render.cli:run",
     "serve-local": "skill.local.server.cli:run",
     "mcp": "skill.mcp_server:run",
@@ -98,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="photos rendered at once")
 
     p = sub.add_parser("chat", parents=[common], help="interactive chat (REPL)")
+
+    p = sub.add_parser(
+        "say", parents=[common], help="one chat message to the last project (for scripts, agents)"
+    )
+    p.add_argument("message", nargs="+", metavar="MESSAGE", help="what to say; paths attach files")
+    p.add_argument("--session", default=None, help="session id (default: the last project)")
 
     p = sub.add_parser("credits", parents=[common], help="show the credit balance")
     p = sub.add_parser("state", parents=[common], help="show a session's timeline")

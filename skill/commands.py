@@ -20,7 +20,7 @@ from skill.errors import Cancelled, JiggleError
 from skill.redact import redact
 from skill.replies import Reply, ReplyKind, language_of, say
 
-__all__ = ["animate", "credits", "export", "jobs", "resume", "state", "upload"]
+__all__ = ["animate", "credits", "export", "jobs", "resume", "state", "turn", "upload"]
 
 _EXIT_OK = 0
 _EXIT_INTERRUPTED = 130
@@ -65,6 +65,16 @@ def animate(args: argparse.Namespace) -> int:
         ),
         concurrency=max(1, args.jobs),
     )
+
+
+def turn(args: argparse.Namespace) -> int:
+    """``jiggle say "MESSAGE" [--session ID]``: one turn of the conversation, as in the chat.
+
+    It continues the last project (or ``--session``), so an agent can refine step by step:
+    ``jiggle upload cat.jpg``, ``jiggle say "make it bounce"``, ``jiggle say "export"``.
+    """
+    text = " ".join(args.message)
+    return _run(args, lambda host: host.handle(text, session_id=args.session))
 
 
 def credits(args: argparse.Namespace) -> int:

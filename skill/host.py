@@ -198,8 +198,12 @@ class SkillHost:
 
     # -- conversations ------------------------------------------------------------------------
 
-    def handle(self, text: str, attachments: Sequence[str] = ()) -> Replies:
-        """Answer one message (with attached file paths or URLs)."""
+    def handle(
+        self, text: str, attachments: Sequence[str] = (), *, session_id: str | None = None
+    ) -> Replies:
+        """Answer one message (with attached file paths or URLs), in ``session_id`` if given."""
+        if session_id:
+            self._adopt(session_id)
         intent = classify(text, attachments)
         self._follow_language(intent.language, text)
         yield from self._pump(lambda step: self._run_intent(step, intent, text))

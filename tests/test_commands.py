@@ -199,6 +199,32 @@ def test_credits_upload_and_state_across_commands(tmp_path: Path, photo: Path) -
     assert "cat.png" in states[1]["summary"]
 
 
+def test_say_refines_the_last_project_step_by_step_then_exports(
+    tmp_path: Path, photo: Path
+) -> None:
+    code, events = _jiggle("upload", str(photo), "--backend", "local", cwd=tmp_path)
+    assert code == 0
+    (session,) = {e["session_id"] for e in _of(events, "text") if e.get("files")}
+    code, events = _jiggle(
+        "say", "make it wobble strongly for 2 seconds, square", "--backend", "local", cwd=tmp_path
+    )
+    assert code == 0
+    code, events = _jiggle("say", "list the tracks", "--backend", "local", cwd=tmp_path)
+    assert code == 0
+    (timeline,) = [e for e in _of(events, "text") if e.get("summary")]
+    assert timeline["session_id"] == session
+    assert "wobble" in timeline["summary"]
+    assert "0-2s" in timeline["summary"]
+    code, events = _jiggle(
+        "say", "ok export it", "--session", session, "--backend", "local", cwd=tmp_path
+    )
+    assert code == 0
+    (result,) = _of(events, "result")
+    width, height, duration = _size(Path(result["path"]))
+    assert (width, height) == (1080, 1080)
+    assert abs(duration - 2.0) < 0.1
+
+
 def test_errors_have_stable_codes_and_exit_codes(tmp_path: Path) -> None:
     code, events = _jiggle(
         "animate", "nowhere.jpg", "make it jiggle", "--backend", "local", cwd=tmp_path
