@@ -34,6 +34,7 @@ from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
 from skill.errors import Cancelled, InputError, JiggleError
 from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
+from skill.timeline import Timeline
 
 __all__ = ["Replies", "Reply", "ReplyKind", "SkillHost"]
 
@@ -668,7 +669,11 @@ class SkillHost:
                 Reply(
                     ReplyKind.TEXT,
                     text,
-                    {"session_id": project.session_id, "summary": summary},
+                    {
+                        "session_id": project.session_id,
+                        "summary": summary,
+                        "tracks": _track_dicts(timeline),
+                    },
                 )
             )
 
@@ -1003,6 +1008,28 @@ class _Progress:
 
 def _tag(reply: Reply, name: str) -> Reply:
     return Reply(reply.kind, _tagged_text(name, reply.text), {**reply.data, "file": name})
+
+
+def _track_dicts(timeline: Timeline) -> list[dict[str, Any]]:
+    """The timeline's tracks as JSON-ready dicts, for faces that show more than the summary."""
+    return [
+        {
+            "kind": track.kind,
+            "segments": [
+                {
+                    "name": segment.name,
+                    "start_ms": segment.start_ms,
+                    "duration_ms": segment.duration_ms,
+                    "motion": segment.motion,
+                    "intensity": segment.intensity,
+                    "loop": segment.loop,
+                    "volume": segment.volume_percent if track.kind == "audio" else None,
+                }
+                for segment in track.segments
+            ],
+        }
+        for track in timeline.tracks
+    ]
 
 
 def _job_dict(job: RenderJob) -> dict[str, Any]:
