@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from skill._atomic import write_json
 from skill.client.models import RenderJob
 from skill.paths import data_dir
 
@@ -89,15 +88,4 @@ class JobStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, records: _Records) -> None:
-        temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"jobs": records}, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            raise
+        write_json(self.path, {"jobs": records}, indent=1)

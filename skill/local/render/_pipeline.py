@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from skill._atomic import replacing
 from skill.errors import InputError
 
 from ._compose import Compositor
@@ -132,12 +131,7 @@ def render(
     phases["layers"] = time.perf_counter() - clock
     report(0.06)
 
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
+    with replacing(target, suffix=".part") as temp:
         times = encode_video(
             temp,
             plan,
@@ -147,10 +141,6 @@ def render(
             audio_volume=audio_volume,
             progress=lambda f: report(0.06 + 0.93 * f),
         )
-        os.replace(temp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
     phases["compose"] = times.compose
     phases["encode"] = times.encode
     phases["mux"] = times.mux

@@ -8,14 +8,14 @@ dir (atomically: a temporary file, then ``os.replace``), so a backend started ag
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
+
+from skill._atomic import write_json
 
 __all__ = ["Media", "RenderJob", "Session", "Store", "Token", "User", "new_id"]
 
@@ -99,18 +99,6 @@ def _from_dict(cls: type[_T], data: dict[str, Any]) -> _T:
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(value, out, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -178,11 +166,13 @@ class Store:
                 "tokens": [asdict(t) for t in self.tokens.values()],
                 "media": [asdict(m) for m in self.media.values()],
             }
-            _write_json(self.root / "accounts.json", value)
+            write_json(self.root / "accounts.json", value, sync=False)
 
     def save_session(self, session: Session) -> None:
         with self.lock:
-            _write_json(self.root / "sessions" / f"{session.session_id}.json", asdict(session))
+            write_json(
+                self.root / "sessions" / f"{session.session_id}.json", asdict(session), sync=False
+            )
 
     def forget_session(self, session_id: str) -> None:
         with self.lock:
@@ -191,4 +181,4 @@ class Store:
 
     def save_render(self, job: RenderJob) -> None:
         with self.lock:
-            _write_json(self.root / "renders" / f"{job.id}.json", asdict(job))
+            write_json(self.root / "renders" / f"{job.id}.json", asdict(job), sync=False)
