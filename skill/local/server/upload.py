@@ -211,9 +211,29 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+class _CappedCopy:
+    """Chunks written to ``out``, counted against ``limit`` and hashed on the way."""
+
+    def __init__(self, out: IO[bytes], limit: int, name: str) -> None:
+        self._out = out
+        self._limit = limit
+        self._name = name
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise _too_large(self._name, self._limit)
+        self._out.write(chunk)
+        self._digest.update(chunk)
+
+    def result(self) -> tuple[int, str]:
+        return self._size, self._digest.hexdigest()
+
+
 async def _fetch_http(url: str, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
+    copy = _CappedCopy(out, limit, name)
     async with (
         httpx.AsyncClient(timeout=30.0, follow_redirects=False, trust_env=False) as client,
         client.stream("GET", url) as response,
@@ -223,12 +243,8 @@ async def _fetch_http(url: str, out: IO[bytes], limit: int, name: str) -> tuple[
                 4000, f"{url} answered HTTP {response.status_code}; check the URL and retry."
             )
         async for chunk in response.aiter_bytes(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(name, limit)
-            out.write(chunk)
-            digest.update(chunk)
-    return size, digest.hexdigest()
+            copy.write(chunk)
+    return copy.result()
 
 
 def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
@@ -236,16 +252,11 @@ def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int
         raise ApiFailure(4000, f"{source} does not exist or is not a file; check the path.")
     if source.stat().st_size > limit:
         raise _too_large(name, limit)
-    digest = hashlib.sha256()
-    size = 0
+    copy = _CappedCopy(out, limit, name)
     with source.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(name, limit)
-            out.write(chunk)
-            digest.update(chunk)
-    return size, digest.hexdigest()
+            copy.write(chunk)
+    return copy.result()
 
 
 async def receive_urls(
