@@ -146,3 +146,26 @@ def test_each_style_loops_seamlessly_and_moves_its_own_way(style: str) -> None:
         assert lean > 1.6 * rise
     else:
         assert 0.2 * lean < rise < 5 * lean
+
+
+def test_background_around_a_cut_out_subject_stays_the_photos_own() -> None:
+    """The plate is filled only under the subject: just outside its outline, the frames show
+    the photo's own background, sharp (no blurred band of fill around the person)."""
+    scene, separable = _scene("astronaut")
+    assert separable  # the person model finds her
+    motion = Motion.build(plan_loop(1.5, 30), "subtle")
+    compositor = Compositor(scene.rgb, scene.subject, motion, photo_box=scene.photo_box)
+    height = _CANVAS[1]
+    still = Compositor(scene.rgb, np.zeros_like(scene.subject), motion, photo_box=scene.photo_box)
+    source = _luma(still.frame(0), height)
+    core = (scene.subject > 0.05).astype(np.uint8)
+    near = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (41, 41)))
+    clear = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (17, 17)))
+    x0, y0, x1, y1 = scene.photo_box
+    inside = np.zeros_like(core)
+    inside[y0 + 8 : y1 - 8, x0 + 8 : x1 - 8] = 1
+    band = (near > 0) & (clear == 0) & (inside > 0)  # 8-20 px outside the outline
+    assert band.sum() > 1000
+    for index in range(0, motion.plan.cycle_frames, 9):
+        change = np.abs(_luma(compositor.frame(index), height) - source)[band]
+        assert float(change.mean()) < 1.5, index

@@ -183,7 +183,7 @@ class Compositor:
         if self.layered:
             alpha = self._edge_alpha(scene_rgb, core) * inside
             faint = ((subject > _FILL_FAINT) | (alpha > 0)).astype(np.uint8) & inside
-            plate = self._fill_behind(scene_rgb, faint, inside)
+            plate = self._fill_behind(scene_rgb, faint, alpha, inside)
             self._layer = self._subject_layer(scene_rgb, alpha)
             self._maps = self._coarse_maps(self._layer)
         elif not self.still:
@@ -202,12 +202,19 @@ class Compositor:
         return alpha
 
     def _fill_behind(
-        self, rgb: NDArray[np.uint8], core: NDArray[np.uint8], inside: NDArray[np.uint8]
+        self,
+        rgb: NDArray[np.uint8],
+        core: NDArray[np.uint8],
+        alpha: NDArray[np.uint8],
+        inside: NDArray[np.uint8],
     ) -> NDArray[np.uint8]:
-        """The scene with the subject's place (and a margin) filled from its surroundings.
+        """The scene with the subject's place filled from its surroundings.
 
-        ``core`` is every pixel that may be subject, however faintly: those are never a source
-        of the fill, so no stray hair or outline colour is smeared into the background.
+        ``core`` is every pixel that may be subject, however faintly: those, and a margin
+        around them, are never a source of the fill, so no stray hair or outline colour is
+        smeared into the background. The fill replaces the photo in proportion to the subject's
+        own alpha: everything the subject can uncover lies under it, and the photo's real
+        background around it stays as it is, sharp, instead of a blurred band.
         """
         grow = max(_FILL_GROW, _FILL_GROW_HEIGHT * self.subject_height)
         reach = (_EDGE_GROW + int(3 * _EDGE_SOFT) + grow) / _FILL_SCALE
@@ -221,9 +228,9 @@ class Compositor:
         small_hole = cv2.dilate(small_core, kernel)
         filled = _push_pull_fill(small, small_hole)
         big = cv2.resize(filled, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-        hole = cv2.resize(small_hole, (self.width, self.height), interpolation=cv2.INTER_NEAREST)
-        plate = rgb.copy()
-        cv2.copyTo(big, hole & inside, plate)
+        weight = (alpha * inside).astype(np.float32)[:, :, None] * np.float32(1 / 255)
+        mixed = rgb.astype(np.float32) + (big.astype(np.float32) - rgb) * weight
+        plate: NDArray[np.uint8] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
         return plate
 
     def _edge_alpha(self, rgb: NDArray[np.uint8], core: NDArray[np.uint8]) -> NDArray[np.uint8]:
