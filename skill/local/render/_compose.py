@@ -3,8 +3,9 @@
 Two ways to move the subject, chosen by how sure the outline is:
 
 * layered (a confident mask: a person, transparency, a plain backdrop): built once, the plate
-  (the scene with the subject's place filled in well beyond its soft edge, so what the subject
-  uncovers when it squashes is plausible background) and the subject cut out, its edge colours
+  (the scene with the subject's place filled in under its alpha from background pixels well
+  clear of it, so what the subject uncovers when it squashes is plausible background, while
+  the photo's own background around it stays untouched) and the subject cut out, its edge colours
   taken from inside the outline (no ring of the old background carried along). Per frame, only
   the subject's box is resampled and laid over the plate with the *warped* alpha.
 * whole (no separable subject: a close-up, a guessed centre): one smooth displacement field,
