@@ -48,7 +48,7 @@ _HANDLERS: dict[str, str] = {
     "say": "skill.commands:turn",
     "render-local": "skill.local.render.cli:run",
     "serve-local": "skill.local.server.cli:run",
-    "mcp": "skill.mcp_server:run",
+    "mcp": "skill.mcp.server:run",
 }
 
 
