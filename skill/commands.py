@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from skill.errors import Cancelled, JiggleError
 from skill.redact import redact
-from skill.replies import Reply, ReplyKind, language_of, say
+from skill.replies import Reply, ReplyKind, language_of, language_of_text, say
 
 __all__ = ["animate", "credits", "export", "jobs", "resume", "state", "turn", "upload"]
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 def animate(args: argparse.Namespace) -> int:
     """``jiggle animate PHOTO... "INSTRUCTION"``: upload, edit, export and download each photo."""
     photos, instruction = split_photos_and_instruction(args.inputs)
-    lang = args.lang or _language_of_text(instruction or "")
+    lang = args.lang or language_of_text(instruction or "")
     instruction = instruction_with_flags(
         instruction or say(lang, "default_instruction"),
         lang,
@@ -151,10 +151,6 @@ def _looks_like_media(item: str) -> bool:
     if Path(item).suffix.lower() in _MEDIA_SUFFIXES and "\n" not in item:
         return True
     return Path(item).is_file()
-
-
-def _language_of_text(text: str) -> str:
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
 
 # -- running a host call and printing its replies ---------------------------------------------

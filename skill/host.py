@@ -33,7 +33,15 @@ from skill import paths
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
 from skill.errors import Cancelled, InputError, JiggleError
-from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
+from skill.replies import (
+    Reply,
+    ReplyKind,
+    chinese_script,
+    language_of,
+    language_of_text,
+    reply_language,
+    say,
+)
 from skill.timeline import Timeline
 
 __all__ = ["Replies", "Reply", "ReplyKind", "SkillHost"]
@@ -223,7 +231,7 @@ class SkillHost:
             raise InputError(say(self._reply_language, "need_photo"))
         if output is not None and len(photos) > 1:
             raise InputError("-o names one file; with several photos use --out-dir DIR")
-        self._follow_language(_language_of_text(instruction), instruction)
+        self._follow_language(language_of_text(instruction), instruction)
         self._hint = False
         targets = self._animate_targets(photos, output, out_dir)
         yield from self._pump(
@@ -1069,10 +1077,6 @@ def _without_files(text: str, files: Sequence[str]) -> str:
     for file in files:
         text = text.replace(f'"{file}"', " ").replace(f"'{file}'", " ").replace(file, " ")
     return " ".join(text.split())
-
-
-def _language_of_text(text: str) -> str:
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
 
 def _unused_path(path: Path) -> Path:

@@ -14,7 +14,15 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["Reply", "ReplyKind", "chinese_script", "language_of", "reply_language", "say"]
+__all__ = [
+    "Reply",
+    "ReplyKind",
+    "chinese_script",
+    "language_of",
+    "language_of_text",
+    "reply_language",
+    "say",
+]
 
 # Language tags written in traditional characters.
 _HANT_TAGS = ("zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh_tw", "zh_hk", "zh_mo")
@@ -53,6 +61,11 @@ class Reply:
 def language_of(lang: str | None) -> str:
     """``"zh"`` for any Chinese tag (zh, zh-CN, zh-Hant, ...), else ``"en"``."""
     return "zh" if lang and lang.lower().startswith("zh") else "en"
+
+
+def language_of_text(text: str) -> str:
+    """``"zh"`` when ``text`` holds a CJK ideograph (the user writes Chinese), else ``"en"``."""
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
 
 def reply_language(lang: str | None) -> str:

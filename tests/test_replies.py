@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from skill.replies import Reply, ReplyKind, chinese_script, language_of, reply_language, say
+from skill.replies import (
+    Reply,
+    ReplyKind,
+    chinese_script,
+    language_of,
+    language_of_text,
+    reply_language,
+    say,
+)
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "skill" / "templates"
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\(")
@@ -69,6 +77,12 @@ def test_chinese_follows_any_chinese_tag() -> None:
     assert language_of("zh_CN.UTF-8") == "zh"
     assert language_of("en_US") == "en"
     assert language_of(None) == "en"
+
+
+def test_text_with_ideographs_is_chinese() -> None:
+    assert language_of_text("让照片跳起来") == "zh"
+    assert language_of_text("make it bounce, 谢谢") == "zh"
+    assert language_of_text("make it bounce") == "en"
     assert say("zh-CN", "setting_up") == say("zh", "setting_up") != say("en", "setting_up")
 
 
