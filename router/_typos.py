@@ -16,26 +16,6 @@ _WORD = re.compile(rf"[a-z]{{{_SHORTEST},}}")
 _LETTERS = string.ascii_lowercase
 
 
-def within_one_edit(a: str, b: str) -> bool:
-    """Damerau-Levenshtein distance (optimal string alignment) between ``a`` and ``b`` <= 1."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diffs = [i for i in range(la) if a[i] != b[i]]
-        if len(diffs) == 1:
-            return True
-        i = diffs[0]
-        return len(diffs) == 2 and diffs[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
-    short, long = (a, b) if la < lb else (b, a)
-    i = 0
-    while i < len(short) and short[i] == long[i]:
-        i += 1
-    return short[i:] == long[i + 1 :]
-
-
 class TypoFixer:
     """Rewrites near-miss keywords in a text to the keyword; everything else is left alone.
 

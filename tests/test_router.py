@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from router import Action, GuiAction, GuiKind, Intent, classify, translate_gui
 from router._files import extract_files
-from router._typos import within_one_edit
+from router._typos import TypoFixer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -566,9 +566,9 @@ def test_extract_files(text: str, files: list[str]) -> None:
         ("abc", "abcde", False),
     ],
 )
-def test_within_one_edit(typed: str, word: str, near: bool) -> None:
-    assert within_one_edit(typed, word) is near
-    assert within_one_edit(word, typed) is near
+def test_typos_one_edit_away_are_mended(typed: str, word: str, near: bool) -> None:
+    assert TypoFixer([word], []).fix(typed) == (word if near else typed)
+    assert TypoFixer([typed], []).fix(word) == (typed if near else word)
 
 
 def test_real_words_are_not_typos() -> None:
