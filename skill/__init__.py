@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from skill.errors import TransportError as TransportError
     from skill.errors import UnsupportedFile as UnsupportedFile
     from skill.host import SkillHost as SkillHost
+    from skill.mcp.api import CallFailed as CallFailed
+    from skill.mcp.api import Jiggle as Jiggle
     from skill.manifest import Manifest as Manifest
     from skill.manifest import attribution_headers as attribution_headers
     from skill.manifest import detect_platform as detect_platform
@@ -95,6 +97,8 @@ _LAZY: dict[str, str] = {
     "DownloadFailed": "skill.errors",
     "Cancelled": "skill.errors",
     "SkillHost": "skill.host",
+    "Jiggle": "skill.mcp.api",
+    "CallFailed": "skill.mcp.api",
     "Reply": "skill.replies",
     "ReplyKind": "skill.replies",
 }
