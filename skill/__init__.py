@@ -45,12 +45,12 @@ if TYPE_CHECKING:
     from skill.errors import TransportError as TransportError
     from skill.errors import UnsupportedFile as UnsupportedFile
     from skill.host import SkillHost as SkillHost
-    from skill.mcp.api import CallFailed as CallFailed
-    from skill.mcp.api import Jiggle as Jiggle
     from skill.manifest import Manifest as Manifest
     from skill.manifest import attribution_headers as attribution_headers
     from skill.manifest import detect_platform as detect_platform
     from skill.manifest import load_manifest as load_manifest
+    from skill.mcp.api import CallFailed as CallFailed
+    from skill.mcp.api import Jiggle as Jiggle
     from skill.replies import Reply as Reply
     from skill.replies import ReplyKind as ReplyKind
     from skill.timeline import Timeline as Timeline
