@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from skill.errors import JiggleError
-from skill.replies import Reply, ReplyKind, say
+from skill.replies import Reply, ReplyKind, language_of_text, say
 
 if TYPE_CHECKING:
     from skill.host import Replies, SkillHost
@@ -272,7 +272,7 @@ class Jiggle:
             raise CallFailed(
                 "bad_input", f"duration must be a positive number of seconds, not {duration}"
             )
-        lang = _language_of_text(instruction)
+        lang = language_of_text(instruction)
         words = instruction.strip() or say(lang, "default_instruction")
         words = instruction_with_flags(
             words, lang, aspect=aspect, intensity=intensity, duration=duration, title=title
@@ -528,10 +528,6 @@ def _local(path: str | Path) -> str:
 
 def _local_or_none(path: str | Path | None) -> str | None:
     return None if path is None else _local(path)
-
-
-def _language_of_text(text: str) -> str:
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
 
 def _str_or_none(value: Any) -> str | None:
