@@ -30,6 +30,7 @@ from typing import Any
 
 from router import Action, GuiKind, classify, translate_gui
 from skill import paths
+from skill._atomic import write_json
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
 from skill.errors import Cancelled, InputError, JiggleError
@@ -962,9 +963,7 @@ class SkillHost:
         }
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = file.with_name(f".{file.name}.{threading.get_ident()}.tmp")
-            temporary.write_text(json.dumps(known), encoding="utf-8")
-            temporary.replace(file)
+            write_json(file, known, sync=False)
         except OSError:
             _log.warning("could not remember the open projects in %s", file)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skill._atomic import replacing
+
 __all__ = ["lofi_loop"]
 
 _RATE = 44100
@@ -63,11 +65,9 @@ def lofi_loop(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         samples = (_synthesise() * 32767).astype("<i2")
         stereo = np.repeat(samples[:, None], 2, axis=1)
-        tmp = path.with_suffix(".tmp")
-        with wave.open(str(tmp), "wb") as out:
+        with replacing(path) as tmp, wave.open(str(tmp), "wb") as out:
             out.setnchannels(2)
             out.setsampwidth(2)
             out.setframerate(_RATE)
             out.writeframes(stereo.tobytes())
-        tmp.replace(path)
     return path
