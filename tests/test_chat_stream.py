@@ -137,7 +137,8 @@ def test_adk_partials_and_final_text_show_once(script: Script, client: NemoClien
         adk([{"text": "Done. Click Export to download."}], turnComplete=True),
     ]
     events = list(client.stream_chat("s1", "make it jiggle", snapshot=False))
-    assert texts(events) == "Adding a jiggle…Done. Click Export to download."
+    # Two model messages in one turn: each shown once, the second on a line of its own.
+    assert texts(events) == "Adding a jiggle…\nDone. Click Export to download."
     call = next(e for e in events if e.kind == "tool_call")
     assert (call.tool_name, call.tool_id, call.tool_args) == (
         "apply_motion",

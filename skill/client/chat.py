@@ -34,6 +34,9 @@ class ChatInterpreter:
 
     def __init__(self) -> None:
         self._partial_text = ""
+        # A model message has been shown in full: the next one starts on a new line, so two
+        # messages of one turn ("On it..." then "Done! ...") never run together.
+        self._message_shown = False
         self.malformed_frames = 0
 
     def feed(self, message: SSEMessage) -> list[ChatEvent]:
@@ -100,7 +103,7 @@ class ChatInterpreter:
     def _text(self, text: str, *, partial: bool, final: bool) -> list[ChatEvent]:
         if partial:
             self._partial_text += text
-            return [ChatEvent(kind="text", text=text)] if text else []
+            return [ChatEvent(kind="text", text=self._separated(text))] if text else []
         shown, self._partial_text = self._partial_text, ""
         if shown:
             # The full text after its deltas: show only what the deltas did not.
@@ -108,9 +111,20 @@ class ChatInterpreter:
                 text = ""
             elif text.startswith(shown):
                 text = text[len(shown) :]
+        event = ChatEvent(kind="text", text=self._separated(text), final=final)
+        # Only a full text that closes its deltas marks a message's end for sure: servers that
+        # send plain (non-partial) chunks mean them to be read as one running text.
+        self._message_shown = self._message_shown or bool(shown.strip())
         if not text and not final:
             return []
-        return [ChatEvent(kind="text", text=text, final=final)]
+        return [event]
+
+    def _separated(self, text: str) -> str:
+        """``text``, on a new line if it opens a message after one already shown."""
+        if self._message_shown and text.strip():
+            self._message_shown = False
+            return "\n" + text.lstrip("\n")
+        return text
 
     def _error(self, frame: Mapping[str, Any]) -> ChatEvent:
         raw = frame.get("error")
