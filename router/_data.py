@@ -63,7 +63,7 @@ class View(NamedTuple):
 
     @classmethod
     def of(cls, text: str) -> View:
-        words = frozenset(_WORD.findall(text))
+        words = frozenset(_words_of(text))
         keys = frozenset(map(_HEAD, words))
         if not text.isascii():  # Chinese patterns are filed under their first character
             keys = keys.union(text)
@@ -166,6 +166,15 @@ class Matcher:
         if len(found) > 1:
             found.sort()
         return found
+
+
+# Every byte that is not [a-z0-9] becomes a space; non-ASCII characters become "?" first.
+_WORD_BYTES = bytes(b if b in b"0123456789abcdefghijklmnopqrstuvwxyz" else 32 for b in range(256))
+
+
+def _words_of(text: str) -> list[str]:
+    """What ``_WORD.findall`` finds in ``text``, by C string methods: a regex pays per match."""
+    return text.encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split()
 
 
 def _find_all(pattern: re.Pattern[str], text: str, label: str, found: list[Span]) -> None:
