@@ -12,7 +12,7 @@ from PIL import Image
 from skimage import data
 
 from skill.client.uploads import MAX_UPLOAD_BYTES, ProgressReader, split_inputs, validate
-from skill.errors import FileNotFound, FileTooLarge, UnsupportedFile
+from skill.errors import FileNotFound, FileTooLarge, InputError, UnsupportedFile
 
 
 def _photo(path: Path, fmt: str) -> Path:
@@ -78,8 +78,9 @@ def test_empty_missing_and_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFound) as caught:
         validate(tmp_path / "nope.png")
     assert "nope.png" in caught.value.human("zh")
-    with pytest.raises(FileNotFound):
+    with pytest.raises(InputError, match="is a folder") as folder:
         validate(tmp_path)
+    assert not isinstance(folder.value, FileNotFound)
 
 
 def test_over_200_mb_is_refused_without_reading_it(tmp_path: Path) -> None:

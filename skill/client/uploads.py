@@ -82,6 +82,8 @@ def validate(path: Path) -> LocalFile:
         raise FileNotFound(path=str(path)) from None
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; send the photos in it, e.g. {path / '*.jpg'}")
     if not path.is_file():
         raise FileNotFound(path=str(path))
     if stat.st_size > MAX_UPLOAD_BYTES:
