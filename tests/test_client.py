@@ -235,6 +235,17 @@ def test_429_waits_retry_after_then_retries_once(
     assert "3 seconds" in caught.value.human()
 
 
+def test_429_with_a_long_retry_after_is_reported_without_waiting(
+    backend: LocalBackend, client: NemoClient, sleeps: Sleeps
+) -> None:
+    client.ensure_token()
+    backend.inject("429=3600@credits")
+    with pytest.raises(RateLimited) as caught:
+        client.credits()
+    assert caught.value.retry_after == 3600.0
+    assert sleeps.calls == []
+
+
 @pytest.mark.parametrize("status", ["500", "502", "503"])
 def test_server_errors_on_gets_are_retried(
     backend: LocalBackend, client: NemoClient, status: str

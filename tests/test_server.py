@@ -260,6 +260,10 @@ def test_anonymous_tokens_are_capped_per_client_and_per_address(
     refused = api.new_token("client-a")
     assert refused.status_code == 429
     assert "client id" in refused.json()["message"]
+    # The honest wait: until the oldest of the ten expires, days from now.
+    wait = int(refused.headers["Retry-After"])
+    assert wait == refused.json()["data"]["retry_after_seconds"]
+    assert 6 * 86400 < wait <= 7 * 86400 + 1
     other = api.new_token("client-b")  # every loopback client shares one address
     assert other.status_code == 429
     assert "ip" in other.json()["message"]

@@ -69,6 +69,9 @@ DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
 CLAIM_URL = "https://nemovideo.com/workspace/claim?ct={claim_token}"
 REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 _APP = "nemo_agent"
+# A 429 is waited out and retried once when the wait is short; a longer Retry-After (a daily
+# cap, say) is reported at once: nobody wants a command to sleep for hours.
+MAX_RATE_LIMIT_WAIT = 120.0
 
 _log = logging.getLogger("skill.client")
 
@@ -189,7 +192,7 @@ class NemoClient:
                 retried.add("client_id")  # a fresh X-Client-Id is generated on the next loop
                 continue
             except RateLimited as exc:
-                if "rate" in retried:
+                if "rate" in retried or exc.retry_after > MAX_RATE_LIMIT_WAIT:
                     raise
                 retried.add("rate")
                 self._sleep(exc.retry_after)
@@ -252,7 +255,7 @@ class NemoClient:
                 recovered.add("session")
                 session_id = self._replace_session(session_id).id
             except RateLimited as exc:
-                if "rate" in recovered:
+                if "rate" in recovered or exc.retry_after > MAX_RATE_LIMIT_WAIT:
                     raise
                 recovered.add("rate")
                 _log.info("rate limited; waiting %.0f s before one retry", exc.retry_after)

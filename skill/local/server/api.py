@@ -67,6 +67,7 @@ def build_api_app(svc: Service) -> Starlette:
                         f"Too many free tokens: {cap} per {attr.replace('_', ' ')} every 7 days. "
                         "Reuse the token you already have (it lasts 7 days), or register.",
                         data={"retry_after_seconds": wait},
+                        headers={"Retry-After": str(wait)},
                     )
             user = User(new_id("anon_", 16), config.starting_credits)
             token = Token(
