@@ -2,33 +2,31 @@
 :class:`Matcher`, which turns a list of table entries into a fast test.
 
 Python's ``re`` tries every branch of an alternation at every position, so a list of a
-hundred keywords compiled into one pattern costs tens of microseconds per search. A Matcher
-sorts entries by shape instead: plain words go into a set (checked against the text's words
-in one set operation), and every other entry is filed under what its matches must start with
-(the first three letters of an English word, or a Chinese character). A text is read once
-into a :class:`View` (its words, what they start with, its characters), and a pattern runs
-only when its key is in the View. The few entries with no such key run as one alternation.
+hundred keywords compiled into one pattern costs tens of microseconds per search, and one
+search per entry costs a Python call each. A Matcher works out, when the tables load, the
+literal text every match of an entry must start with ("export", "how many ", "导出"), and
+files all those starts in a trie compiled into one pattern. Reading a text is one scan of
+that trie (``findall`` in C, every position, overlaps included), which names the few entries
+that can match; only those are searched. Most texts hit nothing and cost that one scan.
 """
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
-_WORD = re.compile(r"[a-z0-9]+", re.ASCII)
 _WORD_LIST = re.compile(r"^\\b(?:\(\?:)?([a-z0-9 |]+?)\)?\\b$")
 _LITERAL = re.compile(r"^[^\\\[\](){}?*+.^$|]+$")
-_LEADING_LITERAL = re.compile(r"^([a-z\u4e00-\u9fff]+)(.?)")
-_LEADING_GROUP = re.compile(r"^\(\?:([a-z\u4e00-\u9fff |]+)\)(.?)")
+_META = frozenset("\\[](){}?*+.^$|")
 _OPTIONAL = ("?", "*", "{")
-# A key is at most this many letters: what a word starts with, so "rend" and "render" meet.
-_KEY_LETTERS = 3
-_HEAD = operator.itemgetter(slice(0, _KEY_LETTERS))
+_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+_WORD_CHAR = re.compile(r"\w", re.ASCII)
+# Past this many starts an entry's group is not spelled out: its shorter starts stand.
+_MOST_STARTS = 256
 
 Span = tuple[int, int, str]
 
@@ -54,22 +52,6 @@ def alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.ASCII)
 
 
-class View(NamedTuple):
-    """A text read once: its English words, and the keys a Matcher files its patterns under."""
-
-    text: str
-    words: frozenset[str]
-    keys: frozenset[str]
-
-    @classmethod
-    def of(cls, text: str) -> View:
-        words = frozenset(_words_of(text))
-        keys = frozenset(map(_HEAD, words))
-        if not text.isascii():  # Chinese patterns are filed under their first character
-            keys = keys.union(text)
-        return cls(text, words, keys)
-
-
 class Matcher:
     """Whether (and where) any entry of a table list matches a text.
 
@@ -79,115 +61,206 @@ class Matcher:
     list never hide those of another.
     """
 
+    __slots__ = ("_always", "_entries", "_scans", "_starts")
+
     def __init__(self, entries: Iterable[str] | Mapping[str, Iterable[str]]) -> None:
         groups = entries if isinstance(entries, Mapping) else {"": entries}
-        words: dict[str, dict[str, None]] = {}
-        gated: dict[str, dict[tuple[str, str], None]] = {}
-        always: dict[str, list[str]] = {}
+        # (pattern, label) -> the starts of its matches, each with whether it is a word start.
+        specs: dict[tuple[str, str], tuple[tuple[str, bool], ...] | None] = {}
         for label, items in groups.items():
             for entry in (alt for item in items for alt in _top_level_alternatives(item)):
                 word_list = _WORD_LIST.match(entry)
-                if word_list is not None:
-                    for word in word_list.group(1).split("|"):
-                        if " " in word:
-                            pattern = rf"\b{re.escape(word)}\b"
-                            key = word.split(" ")[0][:_KEY_LETTERS]
-                            gated.setdefault(key, {})[(pattern, label)] = None
-                        else:
-                            words.setdefault(word, {})[label] = None
-                    continue
-                keys = _keys(entry)
-                if keys is None:
-                    always.setdefault(label, []).append(entry)
-                for key in keys or ():
+                if word_list is None:
                     pattern = re.escape(entry) if _LITERAL.match(entry) else entry
-                    gated.setdefault(key, {})[(pattern, label)] = None
-        self._words = {word: tuple(labels) for word, labels in words.items()}
-        self._word_set = frozenset(words)
-        # Where a word of the set stands: the same edges as the text's words (_WORD). The
-        # word comes first and the lookbehind after it, so re can scan for the word's letters.
-        self._word_patterns = {
-            word: re.compile(
-                rf"{re.escape(word)}(?<![a-z0-9]{re.escape(word)})(?![a-z0-9])", re.ASCII
-            )
-            for word in words
-        }
+                    specs.setdefault((pattern, label), _starts(entry))
+                    continue
+                for word in word_list.group(1).split("|"):
+                    # A lone word stands where the text's words do: between [a-z0-9] runs.
+                    escaped = re.escape(word)
+                    pattern = (
+                        rf"\b{escaped}\b"
+                        if " " in word
+                        else rf"{escaped}(?<![a-z0-9]{escaped})(?![a-z0-9])"
+                    )
+                    specs.setdefault((pattern, label), ((word, True),))
         compiled: dict[str, re.Pattern[str]] = {}
-        self._gated: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
-            key: tuple(
-                (compiled.setdefault(p, re.compile(p, re.ASCII)), label) for p, label in entries_
+        self._entries = tuple(
+            (compiled.setdefault(pattern, re.compile(pattern, re.ASCII)), label)
+            for pattern, label in specs
+        )
+        self._always = frozenset(i for i, starts in enumerate(specs.values()) if starts is None)
+        by_start: dict[str, set[int]] = {}
+        anywhere: set[str] = set()  # starts that need not begin a word
+        for index, starts in enumerate(specs.values()):
+            for start, at_word in starts or ():
+                by_start.setdefault(start, set()).add(index)
+                if not at_word:
+                    anywhere.add(start)
+        # A scan finds the longest start at a position; every shorter start there is in it.
+        self._starts = {
+            start: frozenset(
+                i for k in range(1, len(start) + 1) for i in by_start.get(start[:k], ())
             )
-            for key, entries_ in gated.items()
+            for start in by_start
         }
-        self._gate = frozenset(self._gated)
-        # Entries with no key: one alternation per list, run on every text.
-        self._always = tuple(
-            (compiled_, label)
-            for label, patterns in always.items()
-            if (compiled_ := alternation(patterns)) is not None
+        self._scans = tuple(
+            scan
+            for scan in (
+                _scan([s for s in by_start if s not in anywhere], at_word=True),
+                _scan(sorted(anywhere), at_word=False),
+            )
+            if scan is not None
         )
 
-    def found(self, view: View) -> bool:
-        """True when any entry matches somewhere in the viewed text."""
-        if not self._word_set.isdisjoint(view.words):
-            return True
-        text = view.text
-        for key in self._gate.intersection(view.keys):
-            for pattern, _ in self._gated[key]:
-                if pattern.search(text) is not None:
-                    return True
-        return any(pattern.search(text) is not None for pattern, _ in self._always)
+    def candidates(self, text: str) -> frozenset[int] | set[int]:
+        """The entries that may match in ``text``: one whose start is not there cannot."""
+        found: set[str] = set()
+        for scan in self._scans:
+            found.update(scan.findall(text))
+        if not found:
+            return self._always
+        starts = self._starts
+        return self._always.union(*(starts[s] for s in found))
 
-    def spans(self, view: View) -> list[Span]:
-        """Where entries match in the viewed text and the label of each, in order of position."""
-        text = view.text
+    def found(self, text: str) -> bool:
+        """True when any entry matches somewhere in ``text``."""
+        entries = self._entries
+        return any(entries[i][0].search(text) is not None for i in self.candidates(text))
+
+    def labels(self, text: str) -> set[str]:
+        """The labels of the lists with an entry that matches somewhere in ``text``."""
+        entries = self._entries
+        found: set[str] = set()
+        for index in self.candidates(text):
+            pattern, label = entries[index]
+            if label not in found and pattern.search(text) is not None:
+                found.add(label)
+        return found
+
+    def spans(self, text: str) -> list[Span]:
+        """Where entries match in ``text`` and the label of each, in order of position."""
         found: list[Span] = []
-        for pattern, label in self._always:
-            _find_all(pattern, text, label, found)
-        words = self._word_set.intersection(view.words)
-        if len(words) > 2:  # one scan of the text's words beats a search for each
-            for m in _WORD.finditer(text):
-                for label in self._words.get(m.group(), ()):
-                    found.append((m.start(), m.end(), label))
-        else:
-            for word in words:
-                for label in self._words[word]:
-                    _find_all(self._word_patterns[word], text, label, found)
-        keys = self._gate.intersection(view.keys)
-        if keys:
-            # One pattern may be filed under several keys: run it once.
-            candidates = (
-                self._gated[next(iter(keys))]
-                if len(keys) == 1
-                else dict.fromkeys(entry for key in keys for entry in self._gated[key])
-            )
-            for pattern, label in candidates:
-                _find_all(pattern, text, label, found)
+        entries = self._entries
+        for index in self.candidates(text):
+            pattern, label = entries[index]
+            match = pattern.search(text)
+            while match is not None:  # a failed search costs a fraction of a finditer
+                start, end = match.span()
+                if end > start:
+                    found.append((start, end, label))
+                match = pattern.search(text, end if end > start else end + 1)
         if len(found) > 1:
             found.sort()
         return found
 
 
-# Every byte that is not [a-z0-9] becomes a space; non-ASCII characters become "?" first.
-_WORD_BYTES = bytes(b if b in b"0123456789abcdefghijklmnopqrstuvwxyz" else 32 for b in range(256))
+def _scan(starts: list[str], *, at_word: bool) -> re.Pattern[str] | None:
+    """One pattern whose ``findall`` is the longest of ``starts`` at each position.
 
-
-def _words_of(text: str) -> list[str]:
-    """What ``_WORD.findall`` finds in ``text``, by C string methods: a regex pays per match."""
-    return text.encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii").split()
-
-
-def _find_all(pattern: re.Pattern[str], text: str, label: str, found: list[Span]) -> None:
-    """Appends the non-empty matches of ``pattern`` in ``text`` to ``found``.
-
-    A search that fails, which is what most do, costs a fraction of setting up finditer.
+    The scan consumes a start's first character, so ``re`` can skip the positions where no
+    start begins, and looks ahead from one character back to capture the whole start. Word
+    starts need no [a-z0-9] before them: looser than ``\\b`` or a word's own edges, so a scan
+    never misses what an entry would find.
     """
-    match = pattern.search(text)
-    while match is not None:
-        start, end = match.span()
-        if end > start:
-            found.append((start, end, label))
-        match = pattern.search(text, end if end > start else end + 1)
+    if not starts:
+        return None
+    firsts = "".join(sorted({re.escape(s[0]) for s in starts}))
+    edge = "(?<![a-z0-9])" if at_word else ""
+    return re.compile(f"[{firsts}](?<={edge}(?=({_trie(starts)})).)", re.ASCII)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A pattern matching the longest of ``words`` that starts where it is tried."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def spell(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + spell(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body  # greedy: the longer word first
+
+    return spell(root)
+
+
+def _starts(pattern: str) -> tuple[tuple[str, bool], ...] | None:
+    """What every match of ``pattern`` starts with, and whether at a word (None: unknown)."""
+    starts, _ = _literal_starts(pattern)
+    if "" in starts:
+        return None
+    at_word = pattern.startswith(("\\b", "^"))
+    return tuple((s, at_word and _WORD_CHAR.match(s) is not None) for s in starts)
+
+
+def _literal_starts(pattern: str) -> tuple[list[str], bool]:
+    """The literal texts one of which starts every match of ``pattern``, and whether they
+    are the whole of it. Zero-width parts (``\\b``, ``^``, lookarounds) are stepped over; the
+    first class, escape, optional or repeated part ends the literal."""
+    starts = [""]
+    index, size = 0, len(pattern)
+    while index < size:
+        char = pattern[index]
+        if pattern.startswith("\\b", index) or char == "^":
+            index += 2 if char == "\\" else 1
+            continue
+        if pattern.startswith(_LOOKAROUND, index):
+            close = _group_end(pattern, index)
+            if close < 0:
+                return starts, False
+            index = close + 1
+            continue
+        following = pattern[index + 1] if index + 1 < size else ""
+        if pattern.startswith("(?:", index):
+            close = _group_end(pattern, index)
+            if close < 0:
+                return starts, False
+            after = pattern[close + 1] if close + 1 < size else ""
+            inner = [
+                _literal_starts(a) for a in _top_level_alternatives(pattern[index + 3 : close])
+            ]
+            if not inner or after in _OPTIONAL:
+                return starts, False
+            if len(starts) * sum(len(s) for s, _ in inner) > _MOST_STARTS:
+                return starts, False
+            starts = [s + i for s in starts for found, _ in inner for i in found]
+            if after == "+" or not all(whole for _, whole in inner):
+                return starts, False
+            index = close + 1
+            continue
+        if char in _META or following in _OPTIONAL:
+            return starts, False
+        starts = [s + char for s in starts]
+        if following == "+":
+            return starts, False
+        index += 1
+    return starts, True
+
+
+def _group_end(pattern: str, open_at: int) -> int:
+    """Where the group opened at ``open_at`` closes (-1 when it does not)."""
+    depth, escaped, in_class = 0, False, False
+    for index in range(open_at, len(pattern)):
+        char = pattern[index]
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:
@@ -212,50 +285,3 @@ def _top_level_alternatives(pattern: str) -> list[str]:
             start = index + 1
     parts.append(pattern[start:])
     return [part for part in parts if part]
-
-
-def _word_key(word: str, *, whole: bool) -> str | None:
-    """The key of an English word a match starts with (None when too short to tell).
-
-    ``whole`` says the word ends where the literal ends; a shorter, open-ended literal
-    ("re" in "re(?:load|do)") could start words with any third letter.
-    """
-    if len(word) >= _KEY_LETTERS or whole:
-        return word[:_KEY_LETTERS]
-    return None
-
-
-def _keys(pattern: str) -> tuple[str, ...] | None:
-    """The keys some match of ``pattern`` must show in a View (None when unknown).
-
-    A Chinese start is a character anywhere in the text; an English start counts only after
-    ``\\b``, where it is the start of a word.
-    """
-    bounded = pattern.startswith("\\b")
-    body = pattern[2:] if bounded else pattern
-    group = _LEADING_GROUP.match(body)
-    if group is not None:
-        if group.group(2) in _OPTIONAL:
-            return None
-        glued = group.group(2) not in ("", " ", "\\", "|")
-        heads = [(alt.split(" ")[0], glued and " " not in alt) for alt in group.group(1).split("|")]
-    else:
-        literal = _LEADING_LITERAL.match(body)
-        if literal is None:
-            return None
-        text, after = literal.group(1), literal.group(2)
-        if after in _OPTIONAL:
-            text, after = text[:-1], "("
-        heads = [(text, after not in ("", " ", "\\", "|"))]
-    keys: list[str] = []
-    for head, open_ended in heads:
-        if not head:
-            return None
-        if not head[0].isascii():
-            keys.append(head[0])
-            continue
-        key = _word_key(head, whole=not open_ended) if bounded and head.isascii() else None
-        if key is None:
-            return None
-        keys.append(key)
-    return tuple(dict.fromkeys(keys))

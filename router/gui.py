@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from router._data import Matcher, View, alternation, load
+from router._data import Matcher, alternation, load
 from router._text import fold_with_offsets
 
 __all__ = ["GuiAction", "GuiKind", "translate_gui"]
@@ -35,13 +35,14 @@ class GuiAction:
 
 
 _TABLES = load("gui.yaml")
-# Each rule twice: a Matcher says cheaply whether it can match at all, and the alternation,
-# run only then, finds the phrases with the rule's own order of preference.
-_RULES: tuple[tuple[GuiKind, Matcher, re.Pattern[str]], ...] = tuple(
-    (GuiKind(rule["kind"]), Matcher(rule["match"]), pattern)
-    for rule in _TABLES["rules"]
+# Each rule twice: one Matcher for all rules says cheaply which can match at all, and the
+# rule's alternation, run only then, finds the phrases with the rule's own order of preference.
+_RULES: tuple[tuple[GuiKind, str, re.Pattern[str]], ...] = tuple(
+    (GuiKind(rule["kind"]), str(index), pattern)
+    for index, rule in enumerate(_TABLES["rules"])
     if (pattern := alternation(rule["match"])) is not None
 )
+_GATE = Matcher({str(index): rule["match"] for index, rule in enumerate(_TABLES["rules"])})
 _NEGATION = re.compile(_TABLES["negation"], re.ASCII)
 _APOSTROPHE = re.compile(r"(?<=[a-z])['’](?=[a-z])")
 
@@ -59,9 +60,9 @@ def translate_gui(text: str) -> list[GuiAction]:
     folded = _APOSTROPHE.sub(" ", folded)
     found: list[tuple[int, int, GuiKind]] = []
     taken: list[tuple[int, int]] = []
-    view = View.of(folded)
-    for kind, gate, pattern in _RULES:
-        if not gate.found(view):
+    possible = _GATE.labels(folded)
+    for kind, label, pattern in _RULES:
+        if label not in possible:
             continue
         for match in pattern.finditer(folded):
             start, end = match.span()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from router._data import Matcher, Span, View, alternation, load
+from router._data import Matcher, Span, alternation, load
 from router._files import extract_files
 from router._text import FILE, QUOTED, Language, fold, language, mask_quotes
 from router._typos import TypoFixer
@@ -137,7 +137,7 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
         steps.append(Action.UPLOAD)
         if _only_filler(body, _UPLOAD_FILLER_EN, _UPLOAD_FILLER_ZH):
             body = ""
-    clauses = _clauses(View.of(body))
+    clauses = _clauses(body)
     for index, clause in enumerate(clauses):
         clause_steps = _read_clause(clause)
         if clause_steps == [Action.CHAT] and _makes_the_export(clause, clauses[index + 1 :]):
@@ -150,15 +150,15 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
     )
 
 
-def _clauses(body: View) -> list[View]:
+def _clauses(body: str) -> list[str]:
     """The clauses of ``body`` in the order to run them ("A, but first B" runs B first)."""
-    if not body.text:
+    if not body:
         return []
     separators = _SEPARATORS.spans(body)
     if not separators:
         return [body]
     ordered: list[str] = []
-    for piece in _cut(body.text, separators):
+    for piece in _cut(body, separators):
         piece = piece.strip()
         if not piece:
             continue
@@ -167,7 +167,7 @@ def _clauses(body: View) -> list[View]:
             ordered.insert(len(ordered) - 1, piece[first.end() :].strip())
         else:
             ordered.append(piece)
-    return [View.of(piece) for piece in ordered]
+    return ordered
 
 
 def _cut(text: str, separators: list[Span]) -> list[str]:
@@ -182,9 +182,9 @@ def _cut(text: str, separators: list[Span]) -> list[str]:
     return pieces
 
 
-def _makes_the_export(clause: View, rest: list[View]) -> bool:
+def _makes_the_export(clause: str, rest: list[str]) -> bool:
     """Whether ``clause`` only asks for the video, and the next clause with words exports it."""
-    if _MAKE_VIDEO is None or _MAKE_VIDEO.fullmatch(clause.text) is None:
+    if _MAKE_VIDEO is None or _MAKE_VIDEO.fullmatch(clause) is None:
         return False
     for following in rest:
         steps = _read_clause(following)
@@ -193,24 +193,23 @@ def _makes_the_export(clause: View, rest: list[View]) -> bool:
     return False
 
 
-def _read_clause(clause: View) -> list[Action]:
+def _read_clause(text: str) -> list[Action]:
     """The steps one clause asks for; none when it is only filler ("ok", "thanks", "好的")."""
-    text = clause.text
     if FILE in text:
         rest = text.replace(FILE, " ").strip()
         if _only_filler(rest, _UPLOAD_FILLER_EN, _UPLOAD_FILLER_ZH):
             return [Action.UPLOAD]
-        return [Action.UPLOAD, *_read_clause(View.of(rest))]
+        return [Action.UPLOAD, *_read_clause(rest)]
     if _only_filler(text, _FILLER_EN, _FILLER_ZH):
         return []
-    keywords = _KEYWORDS.spans(clause)
+    keywords = _KEYWORDS.spans(text)
     if not keywords:  # the common edit: no keyword at all
         return [Action.CHAT]
     lists: dict[str, list[Span]] = {_KEYWORD: [], _WEAK: [], _LOOKALIKE: [], _BLOCKER: []}
-    for start, end, label in keywords + _CONTEXT.spans(clause):
+    for start, end, label in keywords + _CONTEXT.spans(text):
         kind, name = _LABELS[label]
         lists[kind].append((start, end, name))
-    around = _Around(clause, lists[_LOOKALIKE], lists[_BLOCKER])
+    around = _Around(text, lists[_LOOKALIKE], lists[_BLOCKER])
     hits = around.hits(lists[_KEYWORD]) or around.hits(lists[_WEAK])
     return [action for _, action in sorted(hits)] or [Action.CHAT]
 
@@ -220,7 +219,7 @@ class _Around:
 
     __slots__ = ("_blockers", "_clause", "_lookalikes", "_objects")
 
-    def __init__(self, clause: View, lookalikes: list[Span], blockers: list[Span]) -> None:
+    def __init__(self, clause: str, lookalikes: list[Span], blockers: list[Span]) -> None:
         self._clause = clause
         self._lookalikes = frozenset(name for _, _, name in lookalikes)
         self._blockers = _by_label(blockers)
