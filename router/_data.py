@@ -29,6 +29,8 @@ _WORD_CHAR = re.compile(r"\w", re.ASCII)
 _MOST_STARTS = 256
 
 Span = tuple[int, int, str]
+# Which entries of a Matcher may match a text (their indices), from Matcher.candidates.
+Candidates = frozenset[int] | set[int]
 
 
 def load(name: str) -> dict[str, Any]:
@@ -61,18 +63,29 @@ class Matcher:
     list never hide those of another.
     """
 
-    __slots__ = ("_always", "_entries", "_scans", "_starts")
+    __slots__ = (
+        "_always",
+        "_ascii_anywhere",
+        "_entries",
+        "_starts",
+        "_texts",
+        "_wide_scan",
+        "_word_scan",
+    )
 
     def __init__(self, entries: Iterable[str] | Mapping[str, Iterable[str]]) -> None:
         groups = entries if isinstance(entries, Mapping) else {"": entries}
         # (pattern, label) -> the starts of its matches, each with whether it is a word start.
         specs: dict[tuple[str, str], tuple[tuple[str, bool], ...] | None] = {}
+        wholes: dict[tuple[str, str], tuple[str, ...]] = {}  # entries that are plain text
         for label, items in groups.items():
             for entry in (alt for item in items for alt in _top_level_alternatives(item)):
                 word_list = _WORD_LIST.match(entry)
                 if word_list is None:
                     pattern = re.escape(entry) if _LITERAL.match(entry) else entry
                     specs.setdefault((pattern, label), _starts(entry))
+                    literal, whole = _literal_starts(entry)
+                    wholes.setdefault((pattern, label), tuple(literal) if whole else ())
                     continue
                 for word in word_list.group(1).split("|"):
                     # A lone word stands where the text's words do: between [a-z0-9] runs.
@@ -83,10 +96,15 @@ class Matcher:
                         else rf"{escaped}(?<![a-z0-9]{escaped})(?![a-z0-9])"
                     )
                     specs.setdefault((pattern, label), ((word, True),))
+                    wholes.setdefault((pattern, label), (word,))
         compiled: dict[str, re.Pattern[str]] = {}
         self._entries = tuple(
             (compiled.setdefault(pattern, re.compile(pattern, re.ASCII)), label)
             for pattern, label in specs
+        )
+        self._texts = tuple(
+            tuple(dict.fromkeys([*wholes.get(spec, ()), *(s for s, _ in starts or ())]))
+            for spec, starts in specs.items()
         )
         self._always = frozenset(i for i, starts in enumerate(specs.values()) if starts is None)
         by_start: dict[str, set[int]] = {}
@@ -103,20 +121,23 @@ class Matcher:
             )
             for start in by_start
         }
-        self._scans = tuple(
-            scan
-            for scan in (
-                _scan([s for s in by_start if s not in anywhere], at_word=True),
-                _scan(sorted(anywhere), at_word=False),
-            )
-            if scan is not None
-        )
+        # Word starts are scanned for after a non-word character; starts in Chinese anywhere,
+        # and only in a text that is not all ASCII; the rare ASCII start that need not begin a
+        # word ("logo" inside Chinese text) is looked up as a substring.
+        self._word_scan = _scan([s for s in by_start if s not in anywhere], at_word=True)
+        self._wide_scan = _scan([s for s in anywhere if not s[0].isascii()], at_word=False)
+        self._ascii_anywhere = tuple(s for s in sorted(anywhere) if s[0].isascii())
 
-    def candidates(self, text: str) -> frozenset[int] | set[int]:
+    def candidates(self, text: str) -> Candidates:
         """The entries that may match in ``text``: one whose start is not there cannot."""
         found: set[str] = set()
-        for scan in self._scans:
-            found.update(scan.findall(text))
+        if self._word_scan is not None:
+            found.update(self._word_scan.findall(text))
+        if self._wide_scan is not None and not text.isascii():
+            found.update(self._wide_scan.findall(text))
+        for start in self._ascii_anywhere:
+            if start in text:
+                found.add(start)
         if not found:
             return self._always
         starts = self._starts
@@ -137,11 +158,27 @@ class Matcher:
                 found.add(label)
         return found
 
-    def spans(self, text: str) -> list[Span]:
-        """Where entries match in ``text`` and the label of each, in order of position."""
+    def texts_of(self, index: int) -> tuple[str, ...]:
+        """What entry ``index`` starts with, and its whole text when it is plain text."""
+        return self._texts[index]
+
+    def labels_of(self) -> frozenset[str]:
+        """The labels of the lists this Matcher was built from."""
+        return frozenset(label for _, label in self._entries)
+
+    def entries_of(self, labels: Iterable[str]) -> frozenset[int]:
+        """The entries of the lists named ``labels``, to narrow :meth:`candidates` down."""
+        wanted = frozenset(labels)
+        return frozenset(i for i, (_, label) in enumerate(self._entries) if label in wanted)
+
+    def spans(self, text: str, among: Iterable[int] | None = None) -> list[Span]:
+        """Where entries match in ``text`` and the label of each, in order of position.
+
+        ``among`` (from :meth:`candidates`) saves the scan when the caller has done it.
+        """
         found: list[Span] = []
         entries = self._entries
-        for index in self.candidates(text):
+        for index in self.candidates(text) if among is None else among:
             pattern, label = entries[index]
             match = pattern.search(text)
             while match is not None:  # a failed search costs a fraction of a finditer

@@ -131,8 +131,23 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
     attached = [os.fspath(a) for a in attachments]
     found, masked = extract_files(text)
     folded = fold(masked)
-    steps: list[Action] = []
     body = _TYPOS.fix(mask_quotes(folded)).strip()
+    if attached:
+        actions = _read_message(body, attached=True)
+    else:  # the steps depend on the words alone
+        actions = _ONE_KEYWORD.get(body) or _read_message(body, attached=False)
+    files = tuple(dict.fromkeys(found + attached))
+    lang = language(folded.replace(FILE, " "))
+    if not files:  # most messages: one of a few answers, built once
+        intent = _PLAIN.get((actions, lang))
+        if intent is not None:
+            return intent
+    return Intent(actions=actions, files=files, language=lang)
+
+
+def _read_message(body: str, *, attached: bool) -> tuple[Action, ...]:
+    """The steps of the words of a message (``attached``: files were sent along with it)."""
+    steps: list[Action] = []
     if attached:
         steps.append(Action.UPLOAD)
         if _only_filler(body, _UPLOAD_FILLER_EN, _UPLOAD_FILLER_ZH):
@@ -143,11 +158,7 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
         if clause_steps == [Action.CHAT] and _makes_the_export(clause, clauses[index + 1 :]):
             continue
         steps.extend(clause_steps)
-    return Intent(
-        actions=_merge_neighbours(steps) or (Action.CHAT,),
-        files=tuple(dict.fromkeys(found + attached)),
-        language=language(folded.replace(FILE, " ")),
-    )
+    return _merge_neighbours(steps) or (Action.CHAT,)
 
 
 def _clauses(body: str) -> list[str]:
@@ -307,3 +318,27 @@ def _merge_neighbours(steps: list[Action]) -> tuple[Action, ...]:
         if not merged or merged[-1] != step:
             merged.append(step)
     return tuple(merged)
+
+
+def _one_keyword() -> dict[str, tuple[Action, ...]]:
+    """The steps of a message that is one keyword alone ("export", "积分?"), read once."""
+    words = {
+        text
+        for entry in _KEYWORDS.entries_of(_KEYWORDS.labels_of())
+        for text in _KEYWORDS.texts_of(entry)
+        if " " not in text
+    }
+    return {
+        message: _read_message(message, attached=False)
+        for word in words
+        for message in (word, f"{word}!", f"{word}?", f"{word}.")
+    }
+
+
+_ONE_KEYWORD = _one_keyword()
+# An Intent is immutable: the common ones (one or two steps, no files) are built once.
+_PLAIN: dict[tuple[tuple[Action, ...], Language], Intent] = {
+    (steps, lang): Intent(actions=steps, language=lang)
+    for steps in [(a,) for a in Action] + [(a, b) for a in Action for b in Action if a != b]
+    for lang in ("en", "zh")
+}
