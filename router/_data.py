@@ -13,6 +13,7 @@ that can match; only those are searched. Most texts hit nothing and cost that on
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
@@ -24,6 +25,9 @@ _LITERAL = re.compile(r"^[^\\\[\](){}?*+.^$|]+$")
 _META = frozenset("\\[](){}?*+.^$|")
 _OPTIONAL = ("?", "*", "{")
 _LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+_BOUNDARY_THEN_LETTER = re.compile(r"^\\b([a-z])(?![?*+{])")
+_CLASS_REPEATED = re.compile(r"^\[([^\]]+)\]\+$")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _WORD_CHAR = re.compile(r"\w", re.ASCII)
 # Past this many starts an entry's group is not spelled out: its shorter starts stand.
 _MOST_STARTS = 256
@@ -54,6 +58,31 @@ def alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.ASCII)
 
 
+def literal_first(pattern: str) -> str:
+    """``pattern`` rewritten to begin with a literal character, where that is plain to do.
+
+    ``re`` skips ahead to where a match can begin only when every branch of an alternation
+    starts with a literal: ``\\bthen`` becomes ``t(?<!\\wt)hen`` (the same word boundary, checked
+    after the letter), and ``[;,]+`` becomes ``;[;,]*|,[;,]*``.
+    """
+    boundary = _BOUNDARY_THEN_LETTER.match(pattern)
+    if boundary is not None:
+        letter = boundary.group(1)
+        return _grouped(f"{letter}(?<!\\w{letter}){pattern[3:]}")
+    repeated = _CLASS_REPEATED.match(pattern)
+    if repeated is not None:
+        chars = repeated.group(1).replace("\\n", "\n")
+        if "\\" not in chars and "-" not in chars and "^" not in chars:
+            rest = f"[{repeated.group(1)}]*"
+            return "|".join(f"{re.escape(char)}{rest}" for char in chars)
+    return _grouped(pattern)
+
+
+def _grouped(pattern: str) -> str:
+    """``pattern``, safe to join with ``|``: a group only when it has branches of its own."""
+    return pattern if len(_top_level_alternatives(pattern)) < 2 else f"(?:{pattern})"
+
+
 class Matcher:
     """Whether (and where) any entry of a table list matches a text.
 
@@ -65,7 +94,7 @@ class Matcher:
 
     __slots__ = (
         "_always",
-        "_ascii_anywhere",
+        "_ascii_scan",
         "_entries",
         "_starts",
         "_texts",
@@ -121,12 +150,12 @@ class Matcher:
             )
             for start in by_start
         }
-        # Word starts are scanned for after a non-word character; starts in Chinese anywhere,
-        # and only in a text that is not all ASCII; the rare ASCII start that need not begin a
-        # word ("logo" inside Chinese text) is looked up as a substring.
+        # Three scans: starts of words (after no [a-z0-9]); starts in Chinese, anywhere, run
+        # only on a text that is not all ASCII; the few ASCII starts that need not begin a
+        # word ("logo" inside Chinese text, a digit), anywhere.
         self._word_scan = _scan([s for s in by_start if s not in anywhere], at_word=True)
         self._wide_scan = _scan([s for s in anywhere if not s[0].isascii()], at_word=False)
-        self._ascii_anywhere = tuple(s for s in sorted(anywhere) if s[0].isascii())
+        self._ascii_scan = _scan(sorted(s for s in anywhere if s[0].isascii()), at_word=False)
 
     def candidates(self, text: str) -> Candidates:
         """The entries that may match in ``text``: one whose start is not there cannot."""
@@ -135,9 +164,8 @@ class Matcher:
             found.update(self._word_scan.findall(text))
         if self._wide_scan is not None and not text.isascii():
             found.update(self._wide_scan.findall(text))
-        for start in self._ascii_anywhere:
-            if start in text:
-                found.add(start)
+        if self._ascii_scan is not None:
+            found.update(self._ascii_scan.findall(text))
         if not found:
             return self._always
         starts = self._starts
@@ -251,6 +279,16 @@ def _literal_starts(pattern: str) -> tuple[list[str], bool]:
                 return starts, False
             index = close + 1
             continue
+        atom = _escaped_atom(pattern, index)
+        if atom is not None:  # \d or \uXXXX: one of a few characters
+            chars, index = atom
+            after = pattern[index : index + 2]
+            if after[:1] in ("?", "*") or after == "{0" or len(starts) * len(chars) > _MOST_STARTS:
+                return starts, False
+            starts = [s + c for s in starts for c in chars]
+            if after[:1] in ("+", "{"):
+                return starts, False
+            continue
         following = pattern[index + 1] if index + 1 < size else ""
         if pattern.startswith("(?:", index):
             close = _group_end(pattern, index)
@@ -276,6 +314,17 @@ def _literal_starts(pattern: str) -> tuple[list[str], bool]:
             return starts, False
         index += 1
     return starts, True
+
+
+def _escaped_atom(pattern: str, index: int) -> tuple[str, int] | None:
+    """The characters an escape at ``index`` stands for (a digit, or one \\u character),
+    and where it ends; None for any other part."""
+    if pattern.startswith("\\d", index):
+        return string.digits, index + 2
+    code = _UNICODE_ESCAPE.match(pattern, index)
+    if code is not None:
+        return chr(int(code.group(1), 16)), code.end()
+    return None
 
 
 def _group_end(pattern: str, open_at: int) -> int:

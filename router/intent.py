@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from router._data import Matcher, Span, alternation, load
+from router._data import Matcher, Span, alternation, literal_first, load
 from router._files import extract_files
 from router._text import FILE, QUOTED, Language, fold, language, mask_quotes
 from router._typos import TypoFixer
@@ -82,7 +82,9 @@ def _both(table: dict[str, Any]) -> list[str]:
 
 
 _TABLES = load("intents.yaml")
-_SEPARATORS = Matcher(_TABLES["split"])
+# One alternation, each branch starting with a literal character so that re skips ahead to
+# where a separator can begin; its matches are cut out of the message in one pass.
+_SEPARATORS = re.compile("|".join(map(literal_first, _TABLES["split"])), re.ASCII)
 _FIRST = alternation(_TABLES["first"])
 _FILLER_EN = _words(_TABLES["filler_en"])
 _FILLER_ZH = _longest_first(_TABLES["filler_zh"])
@@ -165,7 +167,9 @@ def _clauses(body: str) -> list[str]:
     """The clauses of ``body`` in the order to run them ("A, but first B" runs B first)."""
     if not body:
         return []
-    separators = _SEPARATORS.spans(body)
+    separators = [
+        (m.start(), m.end(), "") for m in _SEPARATORS.finditer(body) if m.end() > m.start()
+    ]
     if not separators:
         return [body]
     ordered: list[str] = []
