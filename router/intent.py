@@ -130,7 +130,7 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
     (<Action.CHAT: 'chat'>, <Action.EXPORT: 'export'>)
     """
     text = text if isinstance(text, str) else ""
-    attached = [os.fspath(a) for a in attachments]
+    attached = [os.fspath(a) for a in attachments] if attachments else []
     found, masked = extract_files(text)
     folded = fold(masked)
     body = _TYPOS.fix(mask_quotes(folded)).strip()
@@ -138,8 +138,8 @@ def classify(text: str, attachments: Iterable[str | os.PathLike[str]] = ()) -> I
         actions = _read_message(body, attached=True)
     else:  # the steps depend on the words alone
         actions = _ONE_KEYWORD.get(body) or _read_message(body, attached=False)
-    files = tuple(dict.fromkeys(found + attached))
-    lang = language(folded.replace(FILE, " "))
+    files = tuple(dict.fromkeys(found + attached)) if found or attached else ()
+    lang = language(folded.replace(FILE, " ") if FILE in folded else folded)
     if not files:  # most messages: one of a few answers, built once
         intent = _PLAIN.get((actions, lang))
         if intent is not None:
@@ -167,6 +167,8 @@ def _clauses(body: str) -> list[str]:
     """The clauses of ``body`` in the order to run them ("A, but first B" runs B first)."""
     if not body:
         return []
+    if _SEPARATORS.search(body) is None:  # most messages are one clause
+        return [body]
     separators = [
         (m.start(), m.end(), "") for m in _SEPARATORS.finditer(body) if m.end() > m.start()
     ]
