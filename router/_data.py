@@ -12,6 +12,7 @@ that can match; only those are searched. Most texts hit nothing and cost that on
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -37,10 +38,14 @@ Span = tuple[int, int, str]
 Candidates = frozenset[int] | set[int]
 
 
+# libyaml's safe loader when the wheel has it: the tables are parsed on import.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(name: str) -> dict[str, Any]:
     """One of the package's YAML files, as a mapping."""
     text = resources.files("router").joinpath(name).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
     if not isinstance(data, dict):
         raise TypeError(f"router/{name}: expected a mapping at the top level")
     return data
@@ -96,6 +101,7 @@ class Matcher:
         "_always",
         "_ascii_scan",
         "_entries",
+        "_patterns",
         "_starts",
         "_texts",
         "_wide_scan",
@@ -126,11 +132,10 @@ class Matcher:
                     )
                     specs.setdefault((pattern, label), ((word, True),))
                     wholes.setdefault((pattern, label), (word,))
-        compiled: dict[str, re.Pattern[str]] = {}
-        self._entries = tuple(
-            (compiled.setdefault(pattern, re.compile(pattern, re.ASCII)), label)
-            for pattern, label in specs
-        )
+        # Compiled on first use: a scan names the few entries worth searching, so most of the
+        # hundreds of patterns are never needed in a run (and importing stays quick).
+        self._entries = tuple(specs)
+        self._patterns: list[re.Pattern[str] | None] = [None] * len(self._entries)
         self._texts = tuple(
             tuple(dict.fromkeys([*wholes.get(spec, ()), *(s for s, _ in starts or ())]))
             for spec, starts in specs.items()
@@ -171,18 +176,24 @@ class Matcher:
         starts = self._starts
         return self._always.union(*(starts[s] for s in found))
 
+    def _pattern(self, index: int) -> re.Pattern[str]:
+        pattern = self._patterns[index]
+        if pattern is None:
+            pattern = self._patterns[index] = _compiled(self._entries[index][0])
+        return pattern
+
     def found(self, text: str) -> bool:
         """True when any entry matches somewhere in ``text``."""
-        entries = self._entries
-        return any(entries[i][0].search(text) is not None for i in self.candidates(text))
+        pattern = self._pattern
+        return any(pattern(i).search(text) is not None for i in self.candidates(text))
 
     def labels(self, text: str) -> set[str]:
         """The labels of the lists with an entry that matches somewhere in ``text``."""
         entries = self._entries
         found: set[str] = set()
         for index in self.candidates(text):
-            pattern, label = entries[index]
-            if label not in found and pattern.search(text) is not None:
+            label = entries[index][1]
+            if label not in found and self._pattern(index).search(text) is not None:
                 found.add(label)
         return found
 
@@ -205,9 +216,10 @@ class Matcher:
         ``among`` (from :meth:`candidates`) saves the scan when the caller has done it.
         """
         found: list[Span] = []
-        entries = self._entries
+        entries, patterns = self._entries, self._patterns
         for index in self.candidates(text) if among is None else among:
-            pattern, label = entries[index]
+            label = entries[index][1]
+            pattern = patterns[index] or self._pattern(index)
             match = pattern.search(text)
             while match is not None:  # a failed search costs a fraction of a finditer
                 start, end = match.span()
@@ -217,6 +229,12 @@ class Matcher:
         if len(found) > 1:
             found.sort()
         return found
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """One compiled pattern per source, however many tables use it."""
+    return re.compile(pattern, re.ASCII)
 
 
 def _scan(starts: list[str], *, at_word: bool) -> re.Pattern[str] | None:
