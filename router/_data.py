@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -345,10 +345,11 @@ def _escaped_atom(pattern: str, index: int) -> tuple[str, int] | None:
     return None
 
 
-def _group_end(pattern: str, open_at: int) -> int:
-    """Where the group opened at ``open_at`` closes (-1 when it does not)."""
+def _outside_escapes_and_classes(pattern: str, begin: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Each character of ``pattern`` from ``begin`` that is not escaped or inside ``[...]``,
+    with the depth of nested groups after it."""
     depth, escaped, in_class = 0, False, False
-    for index in range(open_at, len(pattern)):
+    for index in range(begin, len(pattern)):
         char = pattern[index]
         if escaped:
             escaped = False
@@ -358,33 +359,25 @@ def _group_end(pattern: str, open_at: int) -> int:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
+        else:
+            depth += (char == "(") - (char == ")")
+            yield index, char, depth
+
+
+def _group_end(pattern: str, open_at: int) -> int:
+    """Where the group opened at ``open_at`` closes (-1 when it does not)."""
+    for index, char, depth in _outside_escapes_and_classes(pattern, open_at):
+        if char == ")" and depth == 0:
+            return index
     return -1
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:
     """``pattern`` cut at each ``|`` that is not inside brackets: "a(?:b|c)|d" -> [a(?:b|c), d]."""
     parts: list[str] = []
-    depth, start, escaped, in_class = 0, 0, False, False
-    for index, char in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
+    start = 0
+    for index, char, depth in _outside_escapes_and_classes(pattern):
+        if char == "|" and depth == 0:
             parts.append(pattern[start:index])
             start = index + 1
     parts.append(pattern[start:])
