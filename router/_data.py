@@ -1,5 +1,4 @@
-"""The router's tables (YAML files shipped inside the package, read once at import), and
-:class:`Matcher`, which turns a list of table entries into a fast test.
+""":class:`Matcher`, which turns a list of the router's table entries into a fast test.
 
 Python's ``re`` tries every branch of an alternation at every position, so a list of a
 hundred keywords compiled into one pattern costs tens of microseconds per search, and one
@@ -16,10 +15,7 @@ import functools
 import re
 import string
 from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
 from typing import Any
-
-import yaml
 
 _WORD_LIST = re.compile(r"^\\b(?:\(\?:)?([a-z0-9 |]+?)\)?\\b$")
 _LITERAL = re.compile(r"^[^\\\[\](){}?*+.^$|]+$")
@@ -36,19 +32,6 @@ _MOST_STARTS = 256
 Span = tuple[int, int, str]
 # Which entries of a Matcher may match a text (their indices), from Matcher.candidates.
 Candidates = frozenset[int] | set[int]
-
-
-# libyaml's safe loader when the wheel has it: the tables are parsed on import.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load(name: str) -> dict[str, Any]:
-    """One of the package's YAML files, as a mapping."""
-    text = resources.files("router").joinpath(name).read_text(encoding="utf-8")
-    data = yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
-    if not isinstance(data, dict):
-        raise TypeError(f"router/{name}: expected a mapping at the top level")
-    return data
 
 
 def alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
