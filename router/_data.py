@@ -165,11 +165,6 @@ class Matcher:
             pattern = self._patterns[index] = _compiled(self._entries[index][0])
         return pattern
 
-    def found(self, text: str) -> bool:
-        """True when any entry matches somewhere in ``text``."""
-        pattern = self._pattern
-        return any(pattern(i).search(text) is not None for i in self.candidates(text))
-
     def labels(self, text: str) -> set[str]:
         """The labels of the lists with an entry that matches somewhere in ``text``."""
         entries = self._entries
@@ -180,18 +175,10 @@ class Matcher:
                 found.add(label)
         return found
 
-    def texts_of(self, index: int) -> tuple[str, ...]:
-        """What entry ``index`` starts with, and its whole text when it is plain text."""
-        return self._texts[index]
-
-    def labels_of(self) -> frozenset[str]:
-        """The labels of the lists this Matcher was built from."""
-        return frozenset(label for _, label in self._entries)
-
-    def entries_of(self, labels: Iterable[str]) -> frozenset[int]:
-        """The entries of the lists named ``labels``, to narrow :meth:`candidates` down."""
-        wanted = frozenset(labels)
-        return frozenset(i for i, (_, label) in enumerate(self._entries) if label in wanted)
+    def texts(self) -> Iterator[str]:
+        """What each entry starts with, and its whole text when it is plain text."""
+        for texts in self._texts:
+            yield from texts
 
     def spans(self, text: str, among: Iterable[int] | None = None) -> list[Span]:
         """Where entries match in ``text`` and the label of each, in order of position.

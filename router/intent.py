@@ -329,12 +329,7 @@ def _merge_neighbours(steps: list[Action]) -> tuple[Action, ...]:
 
 def _one_keyword() -> dict[str, tuple[Action, ...]]:
     """The steps of a message that is one keyword alone ("export", "积分?"), read once."""
-    words = {
-        text
-        for entry in _KEYWORDS.entries_of(_KEYWORDS.labels_of())
-        for text in _KEYWORDS.texts_of(entry)
-        if " " not in text
-    }
+    words = {text for text in _KEYWORDS.texts() if " " not in text}
     return {
         message: _read_message(message, attached=False)
         for word in words
