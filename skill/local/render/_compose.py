@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._cv import cv2
-from ._motion import Motion
+from ._motion import Motion, smoothstep
 from ._yuv import rgb_to_planes
 
 __all__ = ["Compositor", "Overlay"]
@@ -286,7 +286,7 @@ class Compositor:
         def edge(at: NDArray[np.float64], lo: int, hi: int) -> NDArray[np.float64]:
             reach = max(1.0, _FADE_EDGE * (hi - lo))
             # Exactly still for the outer two grid cells, then easing in.
-            return _smoothstep((np.minimum(at - lo, hi - at) - 2 * _GRID) / reach)
+            return smoothstep((np.minimum(at - lo, hi - at) - 2 * _GRID) / reach)
 
         window = np.outer(edge(gy, by0, by1), edge(gx, bx0, bx1))
         # Near the subject: its coarse outline, blurred wide, full strength inside.
@@ -299,7 +299,7 @@ class Compositor:
         )
         _, _, bw, bh = cv2.boundingRect(core)
         sigma = max(1.0, _FADE_SUBJECT * max(bw, bh) / _GRID / 2)
-        near = _smoothstep(2.0 * cv2.GaussianBlur(coarse, (0, 0), sigma).astype(np.float64))
+        near = smoothstep(2.0 * cv2.GaussianBlur(coarse, (0, 0), sigma).astype(np.float64))
         weight = (window * near).astype(np.float32)[None, :, :, None]
         identity = np.empty((gh, gw, 2), np.float32)
         identity[:, :, 0] = (gx - layer.x0)[None, :]
@@ -435,9 +435,3 @@ class Compositor:
         cy, cx, ch, cw = y0 // 2, x0 // 2, h // 2, w // 2
         _blend(planes[1][cy : cy + ch, cx : cx + cw], u, half_alpha)
         _blend(planes[2][cy : cy + ch, cx : cx + cw], v, half_alpha)
-
-
-def _smoothstep(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    t = np.clip(x, 0.0, 1.0)
-    result: NDArray[np.float64] = t * t * (3 - 2 * t)
-    return result

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from skill._data import load_yaml
 
-__all__ = ["INTENSITIES", "MOTIONS", "LoopPlan", "Motion", "plan_loop"]
+__all__ = ["INTENSITIES", "MOTIONS", "LoopPlan", "Motion", "plan_loop", "smoothstep"]
 
 INTENSITIES = ("subtle", "medium", "strong")
 MOTIONS = ("jiggle", "bounce", "wobble")
@@ -177,7 +177,7 @@ class Motion:
 
     def stretch(self, frames: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
         """Vertical strain, shape (frames, heights): -squash on the beat's squash, up to +."""
-        ramp = _smoothstep(u / _BASE_RAMP)
+        ramp = smoothstep(u / _BASE_RAMP)
         # A kick pushes down: the response's first swing is a squash.
         strain: NDArray[np.float64] = (
             -self.squash * self._bounce.at(self._phase(frames, u)) * ramp[None, :]
@@ -202,12 +202,13 @@ class Motion:
             return np.zeros((len(frames), len(u)))
         phase = self._phase(frames, u)
         arc = np.abs(np.sin(math.pi * self.plan.beats * phase)) ** 1.5
-        ramp = _smoothstep(u / self.hop_ramp)
+        ramp = smoothstep(u / self.hop_ramp)
         offset: NDArray[np.float64] = self.hop * arc * ramp[None, :]
         return offset
 
 
-def _smoothstep(x: NDArray[np.float64]) -> NDArray[np.float64]:
+def smoothstep(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """0 below 0, 1 above 1, an S-curve with level ends between."""
     t = np.clip(x, 0.0, 1.0)
     result: NDArray[np.float64] = t * t * (3 - 2 * t)
     return result
