@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from skill.client._sse import SSEDecoder, SSEMessage, _LineSplitter
+from skill.client._sse import SSEDecoder, SSEMessage, split_lines
 from skill.client._transport import UPLOAD_TIMEOUT, Transport, map_transport_error
 from skill.client.auth import CachedToken, TokenCache
 from skill.client.chat import ChatInterpreter
@@ -373,7 +373,7 @@ class NemoClient:
         session_id: str,
         on_still_working: Callable[[], None] | None,
     ) -> Iterator[ChatEvent]:
-        splitter, decoder, interpreter = _LineSplitter(), SSEDecoder(), ChatInterpreter()
+        decoder, interpreter = SSEDecoder(), ChatInterpreter()
         last_text = self._clock()
 
         def interpret(message: SSEMessage) -> Iterator[ChatEvent]:
@@ -390,21 +390,16 @@ class NemoClient:
                 yield event
 
         try:
-            for chunk in response.iter_text():
-                for line in splitter.feed(chunk):
-                    message = decoder.decode(line)
-                    if message is not None:
-                        yield from interpret(message)
+            for line in split_lines(response.iter_text()):
+                message = decoder.decode(line)
+                if message is not None:
+                    yield from interpret(message)
         except httpx.HTTPError as exc:
             mapped = map_transport_error(exc, origin=self._transport.origin, during="chat")
             detail = (
                 "no data within the read timeout" if isinstance(mapped, RequestTimeout) else None
             )
             raise self._lost(session_id, detail or mapped.detail) from None
-        for line in splitter.flush():
-            message = decoder.decode(line)
-            if message is not None:
-                yield from interpret(message)
         pending = decoder.pending()
         if pending is not None:
             # Closed without the blank line that ends a frame: complete JSON is kept, a

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["SSEMessage", "decode_sse", "split_lines"]
+__all__ = ["SSEDecoder", "SSEMessage", "split_lines"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,6 @@ class _LineSplitter:
         self._pending_cr = False
         return lines
 
-    @property
-    def pending(self) -> bool:
-        return bool(self._buffer)
-
 
 def split_lines(chunks: Iterable[str]) -> Iterator[str]:
     """Lines of an event stream; the last element is an unterminated remainder, if any."""
@@ -69,23 +65,17 @@ def split_lines(chunks: Iterable[str]) -> Iterator[str]:
 
 
 class SSEDecoder:
-    """Turns lines into :class:`SSEMessage` s; ``incomplete`` tells a block was cut short."""
+    """Turns lines into :class:`SSEMessage` s; :meth:`pending` is a block left undispatched."""
 
     def __init__(self) -> None:
         self._event = ""
         self._data: list[str] = []
-        self._has_field = False
         self._last_id = ""
         self._retry: int | None = None
 
     @property
     def _has_data_or_event(self) -> bool:
         return bool(self._data) or bool(self._event)
-
-    @property
-    def incomplete(self) -> bool:
-        """True when fields were read that no blank line has dispatched yet."""
-        return self._has_field
 
     def pending(self) -> SSEMessage | None:
         """The block read so far but not dispatched (the stream ended without a blank line)."""
@@ -97,7 +87,6 @@ class SSEDecoder:
         if not line:
             if not self._has_data_or_event:
                 # A blank line after only comments (or only id:/retry:): nothing to dispatch.
-                self._has_field = False
                 return None
             message = SSEMessage(
                 event=self._event or "message",
@@ -106,13 +95,11 @@ class SSEDecoder:
                 retry=self._retry,
             )
             self._event, self._data, self._retry = "", [], None
-            self._has_field = False
             return message
         if line.startswith(":"):
             return SSEMessage(data=line[1:].lstrip(" "), comment=True)
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
-        self._has_field = True
         if name == "data":
             self._data.append(value)
         elif name == "event":
@@ -123,12 +110,3 @@ class SSEDecoder:
         elif name == "retry" and value.isdigit():
             self._retry = int(value)
         return None
-
-
-def decode_sse(lines: Iterable[str]) -> Iterator[SSEMessage]:
-    """Every message of a stream of lines (see :func:`split_lines`)."""
-    decoder = SSEDecoder()
-    for line in lines:
-        message = decoder.decode(line)
-        if message is not None:
-            yield message
