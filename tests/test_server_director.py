@@ -87,6 +87,13 @@ def test_more_and_less_step_the_intensity_but_not_for_music() -> None:
     assert all(t["tt"] != 1 for t in draft["t"])
 
 
+def test_louder_steps_from_a_volume_a_client_sent_as_a_fraction() -> None:
+    draft = photo_draft()
+    draft["t"].append({"tt": 1, "sg": [{"id": "seg_9", "st": 0, "d": 5000, "m": {"volume": 0.4}}]})
+    assert plan_and_apply(Director(), draft, "music louder") == [("set_bgm_volume", {"volume": 55})]
+    assert drafts.summary(draft).endswith("(0-5s, 55%)")
+
+
 def test_edits_keep_the_draft_consistent() -> None:
     director, draft = Director(), photo_draft()
     plan_and_apply(director, draft, 'bounce, 8 seconds, title "Hi", add music, 1:1')

@@ -200,16 +200,13 @@ class Director:
             return [Edit("remove_bgm", {})]
         volume_match = _first(bgm["volume"], text)
         volume = int(volume_match.group(1)) if volume_match else None
-        track = next((t for t in draft.get("t") or [] if t.get("tt") == 1 and t.get("sg")), None)
-        current = drafts.DEFAULT_VOLUME
-        if track is not None:
-            value = (track["sg"][0].get("m") or {}).get("volume", current)
-            current = int(value * 100) if isinstance(value, float) and value <= 1 else int(value)
+        music = drafts.bgm_segment(draft)
+        current = drafts.volume_percent(music.get("m") or {}) if music else drafts.DEFAULT_VOLUME
         if volume is None and _first(bgm["louder"], text):
             volume = min(100, current + int(bgm["volume_step"]))
         elif volume is None and _first(bgm["quieter"], text):
             volume = max(0, current - int(bgm["volume_step"]))
-        if track is not None and volume is not None:
+        if music is not None and volume is not None:
             return [Edit("set_bgm_volume", {"volume": volume})]
         args: dict[str, Any] = {"volume": volume if volume is not None else current}
         if audio is not None:

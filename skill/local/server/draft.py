@@ -18,12 +18,14 @@ __all__ = [
     "TITLE_MS",
     "RenderSettings",
     "apply_edit",
+    "bgm_segment",
     "canvas",
     "new_draft",
     "place_photo",
     "read_settings",
     "summary",
     "video_segment",
+    "volume_percent",
 ]
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
@@ -55,7 +57,7 @@ def new_draft(duration_s: float) -> dict[str, Any]:
     }
 
 
-def _track(draft: dict[str, Any], kind: int) -> dict[str, Any] | None:
+def _track(draft: Mapping[str, Any], kind: int) -> dict[str, Any] | None:
     for track in draft.get("t") or []:
         if isinstance(track, dict) and track.get("tt") == kind:
             return track
@@ -63,10 +65,8 @@ def _track(draft: dict[str, Any], kind: int) -> dict[str, Any] | None:
 
 
 def _segments(draft: Mapping[str, Any], kind: int) -> list[dict[str, Any]]:
-    for track in draft.get("t") or []:
-        if isinstance(track, dict) and track.get("tt") == kind:
-            return [s for s in track.get("sg") or [] if isinstance(s, dict)]
-    return []
+    track = _track(draft, kind)
+    return [s for s in track.get("sg") or [] if isinstance(s, dict)] if track else []
 
 
 def _next_segment_id(draft: dict[str, Any]) -> str:
@@ -98,6 +98,11 @@ def _remove_track(draft: dict[str, Any], kind: int) -> bool:
 
 def video_segment(draft: Mapping[str, Any]) -> dict[str, Any] | None:
     segments = _segments(draft, VIDEO)
+    return segments[0] if segments else None
+
+
+def bgm_segment(draft: Mapping[str, Any]) -> dict[str, Any] | None:
+    segments = _segments(draft, AUDIO)
     return segments[0] if segments else None
 
 
@@ -224,7 +229,7 @@ def summary(draft: Mapping[str, Any]) -> str:
                     f"{label}: {meta.get('name', 'photo')} ({span}{', ' + extra if extra else ''})"
                 )
             elif label == "BGM":
-                text = f"{label}: {meta.get('name', BGM_NAME)} ({span}, {_volume(meta)}%)"
+                text = f"{label}: {meta.get('name', BGM_NAME)} ({span}, {volume_percent(meta)}%)"
             else:
                 text = f'{label}: "{meta.get("text", "")}" ({span})'
             parts.append(f"{len(parts) + 1}. {text}")
@@ -232,7 +237,8 @@ def summary(draft: Mapping[str, Any]) -> str:
     return f"Timeline ({len(parts)} {noun}): " + " ".join(parts) if parts else "Timeline (empty)"
 
 
-def _volume(meta: Mapping[str, Any]) -> int:
+def volume_percent(meta: Mapping[str, Any]) -> int:
+    """A segment's volume in percent; a value of at most 1.0 is a fraction (docs/design.md)."""
     value = meta.get("volume", DEFAULT_VOLUME)
     if not isinstance(value, int | float):
         return DEFAULT_VOLUME
@@ -291,5 +297,5 @@ def read_settings(draft: Mapping[str, Any]) -> RenderSettings:
         title=title or None,
         bgm=bool(audio),
         bgm_media_id=str(audio_meta["media_id"]) if audio_meta.get("media_id") else None,
-        bgm_volume=_volume(audio_meta) / 100,
+        bgm_volume=volume_percent(audio_meta) / 100,
     )
