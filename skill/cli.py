@@ -27,10 +27,7 @@ from skill._version import __version__
 __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
-EXIT_BUG = 1
 EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_BACKEND = 4
 EXIT_INTERRUPTED = 130
 
 ASPECTS = ("9:16", "16:9", "1:1")

@@ -136,7 +136,7 @@ def _split_frontmatter(file: Path, text: str) -> tuple[str, str]:
     if not lines or lines[0].strip() != _FENCE:
         raise ManifestError(f"{file}: no YAML frontmatter (the file must start with '---')")
     for index in range(1, len(lines)):
-        if lines[index].rstrip("\r\n").rstrip() == _FENCE:
+        if lines[index].rstrip() == _FENCE:
             front = "".join(lines[1:index])
             body = "".join(lines[index + 1 :])
             return front, body.lstrip("\n")
