@@ -13,7 +13,7 @@ from typing import Any
 
 from skill.errors import JiggleError, RateLimited, ServerError, error_for_api_code
 
-__all__ = ["error_from_response", "unwrap"]
+__all__ = ["unwrap"]
 
 _MAX_DETAIL = 200
 
@@ -57,7 +57,6 @@ def _error(
     retry_after: str | None,
     data: Any = None,
 ) -> JiggleError:
-    details: dict[str, Any] = {}
     if api_code in (4001, 4002) or status in (413, 415):
         # The file errors have their own wording; name the file the service names.
         name = data.get("filename") if isinstance(data, Mapping) else None
@@ -69,7 +68,7 @@ def _error(
         )
     if detail and detail.lower() in ("success", "ok"):
         detail = None
-    return error_for_api_code(api_code, status, detail, **details)
+    return error_for_api_code(api_code, status, detail)
 
 
 def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
@@ -83,8 +82,8 @@ def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
                 "the service answered with something that is not JSON", http_status=status
             ) from None
     if isinstance(payload, Mapping):
-        if "code" in payload and _as_code(payload.get("code")) is not None:
-            code = _as_code(payload.get("code"))
+        code = _as_code(payload.get("code"))
+        if code is not None:
             if code == 0 and status < 400:
                 return payload.get("data")
             if code != 0:
@@ -101,12 +100,3 @@ def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
     if status < 400:
         return payload
     raise _error(None, status, None, retry_after)
-
-
-def error_from_response(status: int, body: bytes, retry_after: str | None = None) -> JiggleError:
-    """The typed error of a response known to have failed (a non-2xx status)."""
-    try:
-        unwrap(status, body, retry_after=retry_after)
-    except JiggleError as exc:
-        return exc
-    return _error(None, status, None, retry_after)
