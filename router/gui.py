@@ -69,7 +69,7 @@ def translate_gui(text: str) -> list[GuiAction]:
             start, end = match.span()
             if start == end or any(start < e and s < end for s, e in taken):
                 continue
-            if _NEGATION.search(folded[max(0, start - 40) : start].replace("don t", "dont")):
+            if _NEGATION.search(folded[max(0, start - 40) : start]):
                 continue
             taken.append((start, end))
             found.append((start, end, kind))
