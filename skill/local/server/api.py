@@ -134,14 +134,8 @@ def build_api_app(svc: Service) -> Starlette:
             if user.available < config.chat_cost:
                 raise svc.out_of_credits(user)
             session.turns += 1
-            audio = next(
-                (
-                    (store.media[m].media_id, store.media[m].filename)
-                    for m in reversed(session.media)
-                    if m in store.media and store.media[m].file_type == "audio"
-                ),
-                None,
-            )
+            music = store.newest_media(session, "audio")
+            audio = (music.media_id, music.filename) if music is not None else None
             plan = svc.director.plan(
                 text,
                 session_lang=session.language,
@@ -337,9 +331,7 @@ def build_api_app(svc: Service) -> Starlette:
                 )
             if not isinstance(draft, dict) or not draft.get("t"):
                 draft = copy.deepcopy(session.draft)
-            has_image = any(
-                m in store.media and store.media[m].file_type == "image" for m in session.media
-            )
+            has_image = store.newest_media(session, "image") is not None
             if drafts.video_segment(draft) is None or not has_image:
                 raise ApiFailure(
                     4000, "Nothing to render yet: upload a photo to this session, then export."

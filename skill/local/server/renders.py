@@ -134,15 +134,7 @@ class RenderQueue:
                 media = next((m for m in store.media.values() if m.key in settings.src), None)
             if media is None or media.file_type != "image":
                 session = store.sessions.get(job.session_id)
-                ids = list(reversed(session.media)) if session else []
-                media = next(
-                    (
-                        store.media[i]
-                        for i in ids
-                        if i in store.media and store.media[i].file_type == "image"
-                    ),
-                    None,
-                )
+                media = store.newest_media(session, "image") if session else None
             if media is None:
                 raise JiggleError(
                     "the draft has no photo; upload a photo to the session, then export again"

@@ -135,6 +135,15 @@ class Store:
     def path_of(self, relative: str) -> Path:
         return self.root / relative
 
+    def newest_media(self, session: Session, kind: str) -> Media | None:
+        """The session's latest upload of ``kind`` (``image``, ``video`` or ``audio``)."""
+        with self.lock:
+            for media_id in reversed(session.media):
+                media = self.media.get(media_id)
+                if media is not None and media.file_type == kind:
+                    return media
+        return None
+
     # -- persistence ------------------------------------------------------------------------
 
     def _load(self) -> None:
