@@ -47,7 +47,10 @@ class CachedToken:
 
     @classmethod
     def from_api(cls, data: Any) -> CachedToken:
-        """From the anonymous-token response's ``data``; raises ValueError without a token."""
+        """From the anonymous-token answer's ``data`` or a cache entry (same keys).
+
+        Raises ValueError without a token.
+        """
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             raise ValueError("the anonymous-token answer carries no token")
         return cls(
@@ -77,14 +80,10 @@ class TokenCache:
 
     def load(self, origin: str) -> CachedToken | None:
         """The unexpired cached token for ``origin``, if any."""
-        entry = self._read().get(origin)
-        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
-            return None
-        token = CachedToken(
-            token=entry["token"],
-            user_id=entry.get("user_id"),
-            expires_at=_parse_time(entry.get("expires_at")),
-        )
+        try:
+            token = CachedToken.from_api(self._read().get(origin))
+        except ValueError:
+            return None  # no entry, or one without a token
         return None if token.expired() else token
 
     def save(self, origin: str, token: CachedToken) -> None:
