@@ -57,7 +57,6 @@ from skill.errors import (
     ServerError,
     SessionNotFound,
     TokenExpired,
-    TransportError,
 )
 from skill.manifest import Manifest, attribution_headers
 from skill.redact import install_log_redaction, register_secret
@@ -553,12 +552,9 @@ class NemoClient:
                 body=body,
                 during="export",
             )
-        except TransportError as exc:
-            if isinstance(exc, ConnectionLost | RequestTimeout):
-                # The server may have accepted it: keep the id so it can be resumed.
-                raise ConnectionLost(exc.detail, during="export", render_id=job.id) from None
-            self.jobs.remove(job.id)
-            raise
+        except (ConnectionLost, RequestTimeout) as exc:
+            # The server may have accepted it: keep the id so it can be resumed.
+            raise ConnectionLost(exc.detail, during="export", render_id=job.id) from None
         except JiggleError:
             self.jobs.remove(job.id)
             raise

@@ -37,7 +37,6 @@ class ChatInterpreter:
         # A model message has been shown in full: the next one starts on a new line, so two
         # messages of one turn ("On it..." then "Done! ...") never run together.
         self._message_shown = False
-        self.malformed_frames = 0
 
     def feed(self, message: SSEMessage) -> list[ChatEvent]:
         if message.comment or message.event == "heartbeat" or not message.data.strip():
@@ -46,7 +45,6 @@ class ChatInterpreter:
             frame = json.loads(message.data)
         except ValueError:
             # One bad frame must not end the turn; it is logged (without its content) and skipped.
-            self.malformed_frames += 1
             _log.warning("skipped a malformed chat frame (%d bytes)", len(message.data))
             return []
         if not isinstance(frame, dict):
