@@ -27,7 +27,6 @@ TrackKind = Literal["video", "audio", "text", "other"]
 
 # The contract's track types: 0 video, 1 audio, 7 text.
 _KIND_BY_TYPE: dict[int, TrackKind] = {0: "video", 1: "audio", 7: "text"}
-_COMPARED = ("name", "text", "motion", "intensity", "loop", "volume", "timing")
 
 
 def _wording() -> Mapping[str, Mapping[str, Any]]:
@@ -320,6 +319,7 @@ def _keyed(timeline: Timeline) -> Iterable[tuple[str, tuple[TrackKind, Segment]]
 
 
 def _field_values(segment: Segment) -> dict[str, Any]:
+    """What an edit can change on a segment, in the order changes are told."""
     return {
         "name": segment.name,
         "text": segment.meta.get("text"),
@@ -333,7 +333,7 @@ def _field_values(segment: Segment) -> dict[str, Any]:
 
 def _field_diffs(before: Segment, after: Segment) -> tuple[tuple[str, Any, Any], ...]:
     old, new = _field_values(before), _field_values(after)
-    return tuple((key, old[key], new[key]) for key in _COMPARED if old[key] != new[key])
+    return tuple((key, old[key], new[key]) for key in old if old[key] != new[key])
 
 
 def _value_text(key: str, value: Any, words: Mapping[str, Any]) -> str:
