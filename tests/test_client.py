@@ -169,9 +169,14 @@ def test_1001_gets_a_new_anonymous_token_and_retries(
 
 def test_expire_token_is_recovered(backend: LocalBackend, client: NemoClient) -> None:
     client.ensure_token()
+    revoked = client._token
     backend.inject("expire-token")
-    client.credits()
-    assert client.credits().total >= 0
+    credits = client.credits()
+    assert credits.total == credits.available + credits.frozen
+    assert client._token not in (None, revoked)
+    cached = client.tokens.load(backend.base_url)
+    assert cached is not None
+    assert cached.token == client._token
 
 
 def test_1002_replaces_the_session_in_place(backend: LocalBackend, sleeps: Sleeps) -> None:
@@ -248,11 +253,13 @@ def test_429_with_a_long_retry_after_is_reported_without_waiting(
 
 @pytest.mark.parametrize("status", ["500", "502", "503"])
 def test_server_errors_on_gets_are_retried(
-    backend: LocalBackend, client: NemoClient, status: str
+    backend: LocalBackend, client: NemoClient, sleeps: Sleeps, status: str
 ) -> None:
     client.ensure_token()
     backend.inject(f"{status}@credits")
-    assert client.credits().total >= 0
+    credits = client.credits()
+    assert credits.total == credits.available + credits.frozen
+    assert len(sleeps.calls) == 1  # one failed attempt, one backoff, then the answer
     backend.inject(f"{status}@credits*inf")
     with pytest.raises(ServerError) as caught:
         client.credits()
