@@ -186,10 +186,7 @@ async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Re
             parser.write(chunk)
         if writer.too_large is None:
             parser.finalize()
-    except ApiFailure:
-        raise
     except Exception as exc:  # a malformed body: python-multipart says why
-        writer.close()
         discard(writer.done)
         raise ApiFailure(4000, f"The multipart body could not be parsed ({exc}).") from None
     finally:
