@@ -79,18 +79,13 @@ class _CutFileResponse(FileResponse):
 
 
 def file_response(path: Path, filename: str, call: Call) -> Response:
-    media_type = "video/mp4" if filename.endswith(".mp4") else None
+    shown: dict[str, Any] = {
+        "media_type": "video/mp4" if filename.endswith(".mp4") else None,
+        "filename": filename,
+        "content_disposition_type": "inline",
+    }
     cut = call.fired("download-cut")
     if cut is None:
-        return FileResponse(
-            path, media_type=media_type, filename=filename, content_disposition_type="inline"
-        )
-    size = path.stat().st_size
-    cut_after = int(cut.value) if cut.value is not None else size // 2
-    return _CutFileResponse(
-        path,
-        cut_after=cut_after,
-        media_type=media_type,
-        filename=filename,
-        content_disposition_type="inline",
-    )
+        return FileResponse(path, **shown)
+    cut_after = int(cut.value) if cut.value is not None else path.stat().st_size // 2
+    return _CutFileResponse(path, cut_after=cut_after, **shown)
