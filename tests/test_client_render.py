@@ -196,6 +196,17 @@ def completed(api: Api, **extra: Any) -> dict[str, Any]:
     }
 
 
+def finished_on_cdn(api: Api) -> RenderJob:
+    """A completed render ``r1`` whose video waits on the CDN origin."""
+    return RenderJob(
+        id="r1",
+        session_id="s1",
+        status="completed",
+        output_url=f"{api.cdn}/x.mp4",
+        output_size=len(VIDEO),
+    )
+
+
 def test_export_wait_download(api: Api, client: NemoClient, tmp_path: Path) -> None:
     api.polls = [
         {"code": 0, "data": {"status": "pending", "progress": 5}},
@@ -242,13 +253,7 @@ def test_download_resumes_with_range_after_a_cut(
     api: Api, client: NemoClient, tmp_path: Path
 ) -> None:
     api.cut_first_download = True
-    job = RenderJob(
-        id="r1",
-        session_id="s1",
-        status="completed",
-        output_url=f"{api.cdn}/x.mp4",
-        output_size=len(VIDEO),
-    )
+    job = finished_on_cdn(api)
     out = client.download(job, tmp_path)
     assert out == tmp_path / "r1.mp4"
     assert out.read_bytes() == VIDEO
@@ -261,13 +266,7 @@ def test_download_with_the_wrong_size_fails_and_keeps_the_job(
     api: Api, client: NemoClient, tmp_path: Path
 ) -> None:
     api.serve_size = 1000
-    job = RenderJob(
-        id="r1",
-        session_id="s1",
-        status="completed",
-        output_url=f"{api.cdn}/x.mp4",
-        output_size=len(VIDEO),
-    )
+    job = finished_on_cdn(api)
     client.jobs.add(job)
     with pytest.raises(DownloadFailed) as caught:
         client.download(job, tmp_path / "o.mp4")
