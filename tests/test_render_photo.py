@@ -138,6 +138,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, type[InputError], str]]
     _two_tone(640, 480).save(truncated, quality=90)
     truncated.write_bytes(truncated.read_bytes()[:700])
     cases["truncated"] = (truncated, InputError, "truncated or damaged")
+    cut_webp = tmp_path / "cut.webp"
+    _two_tone(640, 480).save(cut_webp, quality=90)
+    cut_webp.write_bytes(cut_webp.read_bytes()[:40])
+    cases["truncated webp"] = (cut_webp, InputError, "looks like a WEBP image but it is truncated")
     huge = tmp_path / "huge.jpg"
     with huge.open("wb") as fh:
         fh.truncate(201 * 2**20)  # sparse: no disk used

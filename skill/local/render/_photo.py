@@ -58,8 +58,6 @@ def _sniff_kind(head: bytes) -> tuple[str | None, bool]:
         at = int(entry.get("at", 0))
         if head[at : at + len(magic)] == magic:
             return str(entry["kind"]), bool(entry.get("damaged", False))
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WEBP image", True
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
