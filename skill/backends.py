@@ -42,7 +42,6 @@ class Connection:
     """A client bound to one backend, and the embedded server when there is one."""
 
     name: str
-    base_url: str
     client: NemoClient
     server: Any = None  # the LocalBackend this process started, if any
 
@@ -118,7 +117,7 @@ def connect(
             options.update(poll_interval=poll_interval, first_poll_delay=poll_interval)
         # base_url None: the client takes $NEMO_API_BASE or NemoVideo's own origin.
         client = NemoClient(base_url=base_url, token=token, **options)
-        return Connection(name="cloud", base_url=client.base_url, client=client)
+        return Connection(name="cloud", client=client)
 
     interval = poll_interval if poll_interval is not None else _LOCAL_POLL_INTERVAL
     options.update(poll_interval=interval, first_poll_delay=min(interval, _LOCAL_FIRST_POLL))
@@ -142,4 +141,4 @@ def connect(
         if server is not None:
             server.__exit__(None, None, None)
         raise
-    return Connection(name="local", base_url=base_url, client=client, server=server)
+    return Connection(name="local", client=client, server=server)

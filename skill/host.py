@@ -399,8 +399,7 @@ class SkillHost:
             Reply(ReplyKind.STATUS, say(self._reply_language, "setting_up"), {"phase": "setup"})
         )
         connection = self._connect_quietly()
-        credits = connection.client.credits()
-        self._last_credits = _int_or_none(getattr(credits, "available", None))
+        self._last_credits = connection.client.credits().available
         step.emit(
             Reply(
                 ReplyKind.STATUS,
@@ -642,16 +641,14 @@ class SkillHost:
 
     def _refresh_credits(self) -> None:
         with contextlib.suppress(JiggleError):
-            self._last_credits = _int_or_none(self._client.credits().available)
+            self._last_credits = self._client.credits().available
 
     # credits and state
 
     def _show_credits(self, step: _Step) -> None:
         self._connect(step)
         balance = self._client.credits()
-        available = _int_or_none(getattr(balance, "available", None))
-        frozen = _int_or_none(getattr(balance, "frozen", None))
-        total = _int_or_none(getattr(balance, "total", None))
+        available, frozen, total = balance.available, balance.frozen, balance.total
         self._last_credits = available
         step.emit(
             Reply(
@@ -713,13 +710,12 @@ class SkillHost:
         )
         job = client.export(project.session_id)
         self._say_notes(step)
-        render_id = job.id
-        self._active_render = render_id
+        self._active_render = job.id  # from here a Ctrl-C leaves this render running
         step.emit(
             Reply(
                 ReplyKind.PROGRESS,
                 "",
-                {"phase": "render", "done": 0, "total": 100, "render_id": render_id},
+                {"phase": "render", "done": 0, "total": 100, "render_id": job.id},
             )
         )
         return self._finish_render(step, job, output, project)
