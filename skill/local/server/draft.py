@@ -7,7 +7,6 @@ client may say ``start``/``s``/``duration``, give a volume as a fraction, or omi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -253,7 +252,6 @@ class RenderSettings:
     src: str | None
     motion: str
     intensity: str
-    loop: bool
     aspect: str
     duration: float
     fps: int
@@ -265,7 +263,6 @@ class RenderSettings:
 
 def read_settings(draft: Mapping[str, Any]) -> RenderSettings:
     """The render settings of a draft, tolerating missing keys and variant spellings."""
-    draft = copy.deepcopy(dict(draft))
     meta = draft.get("m") if isinstance(draft.get("m"), dict) else {}
     assert isinstance(meta, dict)
     segment = video_segment(draft) or {}
@@ -290,7 +287,6 @@ def read_settings(draft: Mapping[str, Any]) -> RenderSettings:
         src=str(seg_meta["src"]) if seg_meta.get("src") else None,
         motion=motion if motion in MOTIONS else "jiggle",
         intensity=intensity if intensity in INTENSITIES else "subtle",
-        loop=bool(seg_meta.get("loop", True)),
         aspect=aspect,
         duration=max(MIN_MS, min(MAX_MS, _duration_ms(draft))) / 1000,
         fps=int(fps) if isinstance(fps, int | float) and 1 <= fps <= 60 else 30,
