@@ -8,6 +8,7 @@ subprocess with stdin piped, as ``echo credits | jiggle chat --backend local`` d
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -296,6 +297,17 @@ def test_plain_fallback_through_a_pipe(tmp_path: Path) -> None:
     assert "Unknown command /frob" in out
     assert "\x1b[" not in out  # no escape sequences on a pipe
     assert out.rstrip().endswith("Bye.")
+
+
+def test_json_lines_through_a_pipe(tmp_path: Path) -> None:
+    done = _jiggle(["chat", "--backend", "local", "--json"], "credits\n/frob\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    credits = next(e for e in events if e["event"] == "text" and "available" in e)
+    assert credits["available"] == 100  # the local backend's anonymous grant
+    assert "100 credits" in credits["text"]
+    assert {"event": "error", "text": "Unknown command /frob. Type /help for the list."} in events
+    assert not any("Bye." in str(e.get("text")) for e in events)  # no farewell in a script
 
 
 # --- whole conversations: prompt-toolkit on a pipe, the real host, the local backend ---------

@@ -28,7 +28,7 @@ from skill.repl._completion import ReplCompleter
 from skill.repl._line import COMMANDS, Command, Message, parse_line
 from skill.repl._screen import STYLE, PlainScreen, Screen, TerminalScreen
 from skill.repl._strings import examples, ui
-from skill.repl._view import JsonLinesView, ReplyLike, ReplyView, View
+from skill.repl._view import JsonLinesView, ReplyView, View
 from skill.replies import Reply, ReplyKind, language_of, say
 
 __all__ = ["ChatHost", "Repl", "history_path"]
@@ -39,17 +39,25 @@ _HISTORY_FILE = "repl-history"
 class ChatHost(Protocol):
     """What the REPL needs of :class:`skill.host.SkillHost`."""
 
-    def handle(self, text: str, attachments: Sequence[str] = ()) -> Iterator[Any]: ...
+    def handle(self, text: str, attachments: Sequence[str] = ()) -> Iterator[Reply]: ...
 
-    def resume(self, render_id: str | None = None) -> Iterator[Any]: ...
+    def resume(self, render_id: str | None = None) -> Iterator[Reply]: ...
 
-    def credits(self) -> Iterator[Any]: ...
+    def credits(self) -> Iterator[Reply]: ...
 
-    def state(self, session_id: str | None = None) -> Iterator[Any]: ...
+    def state(self, session_id: str | None = None) -> Iterator[Reply]: ...
 
-    def export(self, session_id: str | None = None) -> Iterator[Any]: ...
+    def export(self, session_id: str | None = None) -> Iterator[Reply]: ...
 
     def pending_renders(self) -> list[dict[str, Any]]: ...
+
+    def set_language(self, language: str) -> None: ...
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def active_render(self) -> str | None: ...
 
     @property
     def session_id(self) -> str | None: ...
@@ -303,14 +311,12 @@ class Repl:
             self._view.line(ui(self._language, "lang_usage"), "class:error")
             return
         self._language = choice
-        setter = getattr(self._host, "set_language", None)
-        if callable(setter):
-            setter(choice)
+        self._host.set_language(choice)
         self._view.line(ui(choice, "lang_set"), "class:status")
 
-    def _operate(self, start: Callable[[], Iterator[ReplyLike]]) -> None:
+    def _operate(self, start: Callable[[], Iterator[Reply]]) -> None:
         """Run one host operation, showing its replies; Ctrl-C stops it, not the chat."""
-        replies: Iterator[ReplyLike] | None = None
+        replies: Iterator[Reply] | None = None
         # Renders this operation started and has not yet delivered: what Ctrl-C leaves running.
         running: dict[str, None] = {}
         try:
@@ -322,9 +328,8 @@ class Repl:
                     if interrupter.requested:
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
-            active = getattr(self._host, "active_render", None)
-            if isinstance(active, str) and active:
-                running.setdefault(active)
+            if self._host.active_render:
+                running.setdefault(self._host.active_render)
             self._close(replies)
             key = "cancelled_render" if running else "cancelled"
             render_ids = ", ".join(running)
@@ -340,7 +345,7 @@ class Repl:
         self._follow_host_language()
 
     @staticmethod
-    def _track_render(reply: ReplyLike, running: dict[str, None]) -> None:
+    def _track_render(reply: Reply, running: dict[str, None]) -> None:
         render_id = reply.data.get("render_id")
         if not isinstance(render_id, str) or not render_id:
             return
@@ -350,7 +355,7 @@ class Repl:
             running.setdefault(render_id)
 
     @staticmethod
-    def _close(replies: Iterator[ReplyLike] | None) -> None:
+    def _close(replies: Iterator[Reply] | None) -> None:
         close = getattr(replies, "close", None)
         if callable(close):
             # The host's own clean-up failing must not take the chat down with it.
@@ -359,6 +364,4 @@ class Repl:
 
     def _follow_host_language(self) -> None:
         # The host answers in the language the user writes in; our own words follow it.
-        spoken = getattr(self._host, "language", None)
-        if isinstance(spoken, str) and spoken:
-            self._language = language_of(spoken)
+        self._language = language_of(self._host.language)

@@ -13,8 +13,9 @@ from typing import Any, Literal, Protocol
 
 from skill.repl._screen import Screen
 from skill.repl._strings import ui
+from skill.replies import Reply
 
-__all__ = ["JsonLinesView", "ReplyLike", "ReplyView", "View", "format_amount", "progress_bar"]
+__all__ = ["JsonLinesView", "ReplyView", "View", "format_amount", "progress_bar"]
 
 _BAR_WIDTH = 24
 # A plain screen prints a progress line when the fraction crosses one of these.
@@ -23,23 +24,10 @@ _BYTE_PHASES = frozenset({"upload", "download"})
 _PHASES = frozenset({"upload", "render", "download"})
 
 
-class ReplyLike(Protocol):
-    """The shape of :class:`skill.replies.Reply` that the view reads."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def data(self) -> Mapping[str, Any]: ...
-
-
 class View(Protocol):
     """What the REPL writes through: replies, its own lines, and the end of an open line."""
 
-    def show(self, reply: ReplyLike) -> None: ...
+    def show(self, reply: Reply) -> None: ...
 
     def line(self, text: str, style: str = "") -> None: ...
 
@@ -99,7 +87,7 @@ class ReplyView:
 
     # Replies -----------------------------------------------------------------------------
 
-    def show(self, reply: ReplyLike) -> None:
+    def show(self, reply: Reply) -> None:
         """Write one reply."""
         kind = str(reply.kind)
         if kind == "delta":
@@ -184,10 +172,5 @@ class JsonLinesView:
     def close_line(self) -> None:
         """Nothing is ever left open: each event is a whole line."""
 
-    def show(self, reply: ReplyLike) -> None:
-        event: dict[str, Any] = {"event": str(reply.kind)}
-        if reply.text:
-            event["text"] = reply.text
-        for key, value in reply.data.items():
-            event.setdefault(key, value)
-        self._screen.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+    def show(self, reply: Reply) -> None:
+        self._screen.write(json.dumps(reply.to_json(), ensure_ascii=False, default=str) + "\n")
