@@ -131,7 +131,7 @@ def build_server(api: Jiggle) -> MCPServer[Any]:
                 title=title,
                 on_reply=hook,
             ),
-            _animate_text,
+            _videos_text,
         )
 
     @server.tool(title="Talk to the video editor")
@@ -344,11 +344,7 @@ class _ProgressMeter:
 # -- what each result says in words -----------------------------------------------------------
 
 
-def _animate_text(result: AnimateResult) -> str:
-    return "\n".join([*result.messages, *(f.message for f in result.failures)])
-
-
-def _videos_text(result: ExportResult) -> str:
+def _videos_text(result: AnimateResult | ExportResult) -> str:
     return "\n".join([*result.messages, *(f.message for f in result.failures)])
 
 
