@@ -824,7 +824,7 @@ class SkillHost:
             except Cancelled:
                 raise
             except JiggleError as exc:
-                step.emit(_tag(self._error_reply(exc), name))
+                tagged.emit(self._error_reply(exc))
                 return _Outcome(name, error=exc)
             return _Outcome(name, path=result if isinstance(result, Path) else None)
 
@@ -1007,10 +1007,6 @@ class _Progress:
                 {"phase": self._phase, "done": done, "total": total, **self._extra},
             )
         )
-
-
-def _tag(reply: Reply, name: str) -> Reply:
-    return Reply(reply.kind, _tagged_text(name, reply.text), {**reply.data, "file": name})
 
 
 def _track_dicts(timeline: Timeline) -> list[dict[str, Any]]:
