@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from skill.cli import EXIT_INTERRUPTED, EXIT_OK
 from skill.errors import Cancelled, JiggleError
 from skill.redact import redact
 from skill.replies import Reply, ReplyKind, language_of, language_of_text, say
 
 __all__ = ["animate", "credits", "export", "jobs", "resume", "state", "turn", "upload"]
 
-_EXIT_OK = 0
-_EXIT_INTERRUPTED = 130
 # What an argument of `jiggle animate` that names media looks like (the rest is the instruction).
 _MEDIA_SUFFIXES = frozenset(
     {
@@ -172,7 +171,7 @@ def _run(args: argparse.Namespace, call: HostCall, **host_options: Any) -> int:
         except KeyboardInterrupt:
             printer.finish_line()
             printer.error(Cancelled(render_id=printer.running_render), host.language)
-            return _EXIT_INTERRUPTED
+            return EXIT_INTERRUPTED
         except JiggleError as exc:
             printer.error(exc, host.language)
     printer.finish_line()
@@ -183,7 +182,7 @@ class _Printer:
     """Shows replies; remembers the first error's exit code and the render in flight."""
 
     def __init__(self) -> None:
-        self.exit_code = _EXIT_OK
+        self.exit_code = EXIT_OK
         self.running_render: str | None = None
 
     def show(self, reply: Reply) -> None:
@@ -192,7 +191,7 @@ class _Printer:
             self.running_render = str(render_id)
         elif reply.kind is ReplyKind.RESULT:
             self.running_render = None
-        if reply.kind is ReplyKind.ERROR and self.exit_code == _EXIT_OK:
+        if reply.kind is ReplyKind.ERROR and self.exit_code == EXIT_OK:
             self.exit_code = int(reply.data.get("exit_code") or 1)
         self._show(reply)
 
