@@ -32,6 +32,7 @@ EXIT_INTERRUPTED = 130
 
 ASPECTS = ("9:16", "16:9", "1:1")
 INTENSITIES = ("subtle", "medium", "strong")
+MOTIONS = ("jiggle", "bounce", "wobble", "jelly")
 
 _HANDLERS: dict[str, str] = {
     "animate": "skill.commands:animate",
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", metavar="PHOTO")
     p.add_argument("-o", "--output", metavar="OUT.mp4", required=True)
     p.add_argument("--intensity", choices=INTENSITIES, default="subtle")
-    p.add_argument("--motion", choices=("jiggle", "bounce", "wobble"), default="jiggle")
+    p.add_argument("--motion", choices=MOTIONS, default="jiggle")
     p.add_argument("--aspect", choices=ASPECTS, default="9:16")
     p.add_argument("--duration", type=float, default=5.0, metavar="S")
     p.add_argument("--title", default=None, metavar="TEXT")

@@ -39,7 +39,8 @@ def _write_tone(path: Path, seconds: float, rate: int = 44100) -> None:
 
 
 def _blob_photo(path: Path) -> None:
-    """A red textured blob standing on the lower edge of a plain wall, a busy patch far off."""
+    """A red textured blob standing on the lower edge of a plain wall, a busy patch far off
+    (up and to the right of it, where a crop around the blob still shows it)."""
     rng = np.random.default_rng(7)
     height, width = 900, 900
     img = np.full((height, width, 3), (236, 232, 224), np.float32)
@@ -49,7 +50,7 @@ def _blob_photo(path: Path) -> None:
     stripes = 25 * np.sin(xx / 6.0)[..., None]
     img[inside] = (np.array([200, 40, 60]) + stripes)[inside]
     checker = ((xx // 12 + yy // 12) % 2)[..., None] * 120 + 60
-    patch = (yy < 90) & (xx < 90)
+    patch = (yy >= 200) & (yy < 280) & (xx >= 680) & (xx < 760)
     img[patch] = np.broadcast_to(checker, img.shape)[patch]
     Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
 
@@ -141,10 +142,15 @@ def test_loop_seam_is_like_any_other_frame_step(astronaut_render: RenderResult) 
 
 
 def test_background_far_from_the_subject_stays_still(blob_renders: dict[str, RenderResult]) -> None:
-    frames = _luma_frames(blob_renders["strong"].path)
-    height, width = frames.shape[1:]
-    # The busy patch sits in the photo's top-left corner, far from the blob.
-    corner = frames[:, : height // 12, : width // 12]
+    result = blob_renders["strong"]
+    frames = _luma_frames(result.path)
+    # The busy patch, where the photo's placement puts it on the canvas.
+    scale, dx, dy = result.placement
+    x0, x1 = round(680 * scale + dx) + 2, round(760 * scale + dx) - 2
+    y0, y1 = round(200 * scale + dy) + 2, round(280 * scale + dy) - 2
+    assert 0 <= x0 < x1 <= result.width
+    assert 0 <= y0 < y1 <= result.height
+    corner = frames[:, y0:y1, x0:x1]
     assert float(corner.std()) > 20  # it really is textured
     change = np.abs(corner - corner[0]).max(axis=0)
     assert float(np.percentile(change, 99)) <= 4

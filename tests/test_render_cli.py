@@ -52,7 +52,8 @@ def test_render_local_prints_one_json_object(
     assert (payload["width"], payload["height"], payload["frames"]) == (1080, 1080, 30)
     assert set(payload["seconds"]) >= {"decode", "subject", "compose", "encode", "total"}
     assert payload["motion"] == "wobble"
-    assert payload["layered"] is False  # a close-up: the whole photo is warped
+    assert payload["subject"] == "salient object"  # the cup, found by its salience
+    assert payload["layered"] is True
 
 
 def test_render_local_bad_photo_exits_2_naming_it(

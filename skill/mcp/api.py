@@ -128,7 +128,7 @@ class Segment:
     name: str | None
     start_ms: int
     duration_ms: int
-    motion: str | None = None  # jiggle, bounce, wobble
+    motion: str | None = None  # jiggle, bounce, wobble, jelly
     intensity: str | None = None  # subtle, medium, strong
     loop: bool | None = None
     volume: int | None = None  # percent, audio tracks

@@ -1,8 +1,10 @@
-"""Fit the photo to the canvas: as large as the subject allows, over a blurred copy of itself.
+"""Fit the photo to the canvas: real photo on most of it, the subject whole with room to move.
 
-The photo is scaled to cover the canvas when the subject (with room to move) still fits, and
-shrunk towards fitting whole when it would not, so the subject is never cut off. Whatever the
-photo leaves uncovered shows a blurred, enlarged, slightly dimmed copy of it: never black bars.
+The photo is cropped to cover the canvas ("cover") around the subject, unless that would cut the
+subject (with the room its motion needs): then it is shrunk, but never below the scale at which
+real photo still fills ``_MIN_FILL`` of the canvas. What the photo leaves uncovered is a blurred,
+dimmed copy of it; a photo whose background is plain (or transparent) instead has that backdrop
+extended over the whole canvas, so the subject stands on one seamless colour.
 """
 
 from __future__ import annotations
@@ -13,66 +15,118 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._cv import cv2
+from ._motion import Reach
 
-__all__ = ["Scene", "compose_scene", "flatten"]
+__all__ = ["Scene", "compose_scene", "extend_backdrop", "flatten", "paper_colour"]
 
-_SIDE_MARGIN = 0.05  # of the canvas width, kept free on each side of the subject
-_TOP_MARGIN = 0.07  # of the canvas height, above the subject: headroom for the stretch
+_MIN_FILL = 0.75  # the least share of the canvas that is real photo
+_SIDE_MARGIN = 0.04  # of the canvas width, kept free on each side of the subject and its sway
+_TOP_MARGIN = 0.05  # of the canvas height, above the subject and its stretch
 _BOTTOM_MARGIN = 0.03
+_KEEP_TOP = 0.3  # the upper share of the subject whose width the crop keeps whole
+_GROUNDED = 0.97  # a subject reaching this far down stands on the photo's lower edge
+_MAX_ENLARGE = 2.0  # a seamless backdrop allows enlarging past "cover", up to this factor
 _BACKDROP_DIM = 0.78
 _BACKDROP_BLUR = 0.035  # Gaussian sigma as a fraction of the canvas's long side
 
 
 @dataclass(frozen=True)
 class Scene:
-    """The still canvas, and where the subject is on it."""
+    """The still canvas, where the photo and the subject are on it, and how it got there."""
 
     rgb: NDArray[np.uint8]
     subject: NDArray[np.float32]  # probability, canvas-sized
-    photo_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the photo on the canvas
+    photo_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of real photo on the canvas
+    stage: tuple[int, int, int, int]  # where the subject may move: the photo, or the canvas
+    placement: tuple[float, float, float]  # (scale, dx, dy): photo (x, y) -> canvas x*s+dx, ...
+    seamless: bool  # the backdrop was extended (plain or transparent background)
 
 
 def flatten(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """A see-through photo over a pale tint of its own average colour (no dark fringes)."""
     weight = alpha.astype(np.float32)[:, :, None] / 255.0
-    seen = weight[:, :, 0] > 0.5
-    mean = rgb[seen].mean(axis=0) if seen.any() else np.full(3, 128.0)
-    paper = 0.22 * mean + 0.78 * 250.0
-    flat = rgb.astype(np.float32) * weight + paper * (1.0 - weight)
+    flat = rgb.astype(np.float32) * weight + paper_colour(rgb, alpha) * (1.0 - weight)
     out: NDArray[np.uint8] = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
-def _subject_box(prob: NDArray[np.float32]) -> tuple[float, float, float, float]:
-    """The subject's bounding box in fractions of the photo (x0, y0, x1, y1)."""
-    ys, xs = np.nonzero(prob > 0.5)
+def paper_colour(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """The backdrop a transparent photo is shown on: a pale tint of its own average colour."""
+    seen = alpha > 127
+    mean = rgb[seen].mean(axis=0) if seen.any() else np.full(3, 128.0)
+    paper: NDArray[np.float32] = (0.22 * mean + 0.78 * 250.0).astype(np.float32)
+    return paper
+
+
+def _subject_box(prob: NDArray[np.float32]) -> tuple[float, float, float, float] | None:
+    """The box that must stay whole on the canvas, in fractions of the photo (x0, y0, x1, y1).
+
+    Its height is the subject's; its width is that of the subject's upper part (``_KEEP_TOP``
+    of its height: a head, a face, shoulders), which a crop must never cut. Lower down the
+    subject may reach past the canvas's sides, as a bust does past the photo's own.
+    """
+    mask = prob > 0.5
+    ys = np.flatnonzero(mask.any(axis=1))
     height, width = prob.shape
-    if len(xs) == 0:
-        return 0.2, 0.2, 0.8, 1.0
-    return xs.min() / width, ys.min() / height, (xs.max() + 1) / width, (ys.max() + 1) / height
+    if len(ys) == 0:
+        return None
+    top, bottom = int(ys[0]), int(ys[-1]) + 1
+    upper = mask[top : top + max(1, round(_KEEP_TOP * (bottom - top)))]
+    xs = np.flatnonzero(upper.any(axis=0))
+    return xs[0] / width, top / height, (xs[-1] + 1) / width, bottom / height
+
+
+def _fill_scale(photo: tuple[int, int], canvas: tuple[int, int], share: float) -> float:
+    """The smallest scale at which the photo covers ``share`` of the canvas."""
+    width, height = photo
+    cw, ch = canvas
+    lo, hi = min(cw / width, ch / height), max(cw / width, ch / height)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        covered = min(cw, width * mid) * min(ch, height * mid) / (cw * ch)
+        lo, hi = (mid, hi) if covered < share else (lo, mid)
+    return hi
 
 
 def _scale(
-    photo: tuple[int, int], canvas: tuple[int, int], box: tuple[float, float, float, float]
+    photo: tuple[int, int],
+    canvas: tuple[int, int],
+    box: tuple[float, float, float, float] | None,
+    reach: Reach,
+    seamless: bool,
 ) -> float:
+    """The photo's scale: the subject and its reach whole on the canvas, the canvas covered.
+
+    The reach counts only as far as the photo has room for it (the subject never moves past
+    the photo's own edge, so shrinking the photo could not make more), and a margin only on
+    sides where the canvas, not the photo, bounds it.
+    """
     width, height = photo
     cw, ch = canvas
     cover = max(cw / width, ch / height)
-    contain = min(cw / width, ch / height)
-    bottom = 0.0 if box[3] > 0.97 else _BOTTOM_MARGIN
-    room_w = cw * (1 - 2 * _SIDE_MARGIN)
-    room_h = ch * (1 - _TOP_MARGIN - bottom)
+    if box is None:
+        return cover
+    x0, y0, x1, y1 = box[0] * width, box[1] * height, box[2] * width, box[3] * height
+    sub_h = y1 - y0
+    up = min(reach.up * sub_h, y0)
+    left, right = min(reach.side * sub_h, x0), min(reach.side * sub_h, width - x1)
+    margin_x = (left < x0) + (right < width - x1)
+    margin_y = (up < y0) * _TOP_MARGIN + (y1 < _GROUNDED * height) * _BOTTOM_MARGIN
     fits = min(
-        room_w / max(1e-6, (box[2] - box[0]) * width),
-        room_h / max(1e-6, (box[3] - box[1]) * height),
+        cw * (1 - margin_x * _SIDE_MARGIN) / max(1e-6, x1 - x0 + left + right),
+        ch * (1 - margin_y) / max(1e-6, sub_h + up),
     )
-    return max(contain, min(cover, fits))
+    if seamless:
+        return min(fits, cover * _MAX_ENLARGE)
+    return max(_fill_scale(photo, canvas, _MIN_FILL), min(cover, fits))
 
 
-def _offset(size: int, canvas: int, centre: float, want: float) -> int:
+def _offset(size: float, canvas: int, centre: float, want: float, clamp: bool) -> int:
     """Where the photo starts on one axis: the subject's centre near ``want``, no gaps."""
+    if not clamp:
+        return round(want - centre)
     if size <= canvas:
-        return (canvas - size) // 2
+        return round((canvas - size) / 2)
     return round(float(np.clip(want - centre, canvas - size, 0)))
 
 
@@ -97,30 +151,88 @@ def _backdrop(rgb: NDArray[np.uint8], canvas: tuple[int, int]) -> NDArray[np.uin
     return out
 
 
+def extend_backdrop(
+    placed: NDArray[np.uint8], box: tuple[int, int, int, int], canvas: tuple[int, int]
+) -> NDArray[np.uint8]:
+    """The canvas filled by continuing the photo's own edge colours outwards (a plain backdrop
+    goes on as itself): each row, then each column, takes its nearest photo pixel, softened."""
+    cw, ch = canvas
+    x0, y0, x1, y1 = box
+    out = cv2.copyMakeBorder(placed, y0, ch - y1, x0, cw - x1, cv2.BORDER_REPLICATE)
+    if (x0, y0, x1, y1) == (0, 0, cw, ch):
+        return np.asarray(out, np.uint8)
+    # Soften what was replicated (streaks of the edge's detail), not the photo itself.
+    soft = cv2.GaussianBlur(out, (0, 0), max(4.0, 0.02 * max(cw, ch)))
+    soft[y0:y1, x0:x1] = placed
+    return np.asarray(soft, np.uint8)
+
+
 def compose_scene(
-    rgb: NDArray[np.uint8], prob: NDArray[np.float32], canvas: tuple[int, int]
+    rgb: NDArray[np.uint8],
+    prob: NDArray[np.float32],
+    canvas: tuple[int, int],
+    reach: Reach,
+    *,
+    seamless: bool = False,
 ) -> Scene:
-    """Place ``rgb`` (subject probability ``prob``, any size) on a canvas of ``canvas`` (w, h)."""
+    """Place ``rgb`` (subject probability ``prob``, any size) on a canvas of ``canvas`` (w, h).
+
+    ``reach`` is how far the motion carries the subject (fractions of its height); ``seamless``
+    extends the photo's own plain backdrop instead of showing a blurred copy in any gap.
+    """
     cw, ch = canvas
     height, width = rgb.shape[:2]
     box = _subject_box(prob)
-    scale = _scale((width, height), canvas, box)
-    pw, ph = max(1, round(width * scale)), max(1, round(height * scale))
-    centre_x = (box[0] + box[2]) / 2 * pw
-    bottom = 0.0 if box[3] > 0.97 else _BOTTOM_MARGIN
-    want_y = ch * (_TOP_MARGIN + (1 - _TOP_MARGIN - bottom) / 2)
-    centre_y = (box[1] + box[3]) / 2 * ph
-    if box[3] > 0.97:  # the subject stands on the photo's lower edge: keep that edge down
-        want_y, centre_y = float(ch), float(ph)
-    ox = _offset(pw, cw, centre_x, cw / 2)
-    oy = _offset(ph, ch, centre_y, want_y)
+    scale = _scale((width, height), canvas, box, reach, seamless)
+    pw, ph = width * scale, height * scale
+    if box is None:
+        ox, oy = _offset(pw, cw, pw / 2, cw / 2, True), _offset(ph, ch, ph / 2, ch / 2, True)
+    else:
+        sub_h = (box[3] - box[1]) * ph
+        # A subject on a seamless backdrop floats: its photo's edge is only a tight crop.
+        grounded = box[3] > _GROUNDED and not seamless
+        ox = _offset(pw, cw, (box[0] + box[2]) / 2 * pw, cw / 2, not seamless)
+        if grounded:  # the subject stands on the photo's lower edge: keep that edge down
+            oy = round(ch - ph)
+        else:
+            top = ch * _TOP_MARGIN + reach.up * sub_h
+            want = (top + ch * (1 - _BOTTOM_MARGIN)) / 2
+            oy = _offset(ph, ch, (box[1] + box[3]) / 2 * ph, want, not seamless)
     vx0, vy0 = max(0, ox), max(0, oy)
-    vx1, vy1 = min(cw, ox + pw), min(ch, oy + ph)
-    size = (vx1 - vx0, vy1 - vy0)
-    shift = (ox - vx0, oy - vy0)
-    # Only the part of the photo that lands on the canvas is read, box-filtered most of the
-    # way down first when shrinking a lot, so linear sampling does not alias.
-    cx0, cy0 = int((vx0 - ox) / scale), int((vy0 - oy) / scale)
+    vx1, vy1 = min(cw, ox + round(pw)), min(ch, oy + round(ph))
+    placed = _place(rgb, scale, (ox, oy), (vx0, vy0, vx1, vy1))
+    photo_box = (vx0, vy0, vx1, vy1)
+    if seamless:
+        canvas_rgb = extend_backdrop(placed, photo_box, canvas)
+    elif photo_box != (0, 0, cw, ch):
+        canvas_rgb = _backdrop(rgb, canvas)
+        canvas_rgb[vy0:vy1, vx0:vx1] = placed
+    else:
+        canvas_rgb = placed
+    subject = np.zeros((ch, cw), np.float32)
+    subject[vy0:vy1, vx0:vx1] = cv2.warpAffine(
+        prob,
+        _affine(width / prob.shape[1], (0, 0), scale, (ox - vx0, oy - vy0)),
+        (vx1 - vx0, vy1 - vy0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    stage = (0, 0, cw, ch) if seamless else photo_box
+    return Scene(canvas_rgb, subject, photo_box, stage, (scale, float(ox), float(oy)), seamless)
+
+
+def _place(
+    rgb: NDArray[np.uint8], scale: float, origin: tuple[int, int], view: tuple[int, int, int, int]
+) -> NDArray[np.uint8]:
+    """The part of the photo that lands on the canvas (``view``), drawn at ``scale``.
+
+    Only that part is read, box-filtered most of the way down first when shrinking a lot, so
+    linear sampling does not alias.
+    """
+    height, width = rgb.shape[:2]
+    ox, oy = origin
+    vx0, vy0, vx1, vy1 = view
+    cx0, cy0 = max(0, int((vx0 - ox) / scale)), max(0, int((vy0 - oy) / scale))
     cx1 = min(width, int(np.ceil((vx1 - ox) / scale)) + 1)
     cy1 = min(height, int(np.ceil((vy1 - oy) / scale)) + 1)
     src = rgb[cy0:cy1, cx0:cx1]
@@ -132,25 +244,14 @@ def compose_scene(
             interpolation=cv2.INTER_AREA,
         )
     flags = cv2.INTER_LINEAR if scale < 1.0 else cv2.INTER_CUBIC
-    placed = cv2.warpAffine(
+    placed: NDArray[np.uint8] = cv2.warpAffine(
         src,
-        _affine(step, (cx0, cy0), scale, shift),
-        size,
+        _affine(step, (cx0, cy0), scale, (ox - vx0, oy - vy0)),
+        (vx1 - vx0, vy1 - vy0),
         flags=flags,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    gaps = vx0 > 0 or vy0 > 0 or vx1 < cw or vy1 < ch
-    canvas_rgb = _backdrop(rgb, canvas) if gaps else np.empty((ch, cw, 3), np.uint8)
-    canvas_rgb[vy0:vy1, vx0:vx1] = placed
-    subject = np.zeros((ch, cw), np.float32)
-    subject[vy0:vy1, vx0:vx1] = cv2.warpAffine(
-        prob,
-        _affine(width / prob.shape[1], (0, 0), scale, shift),
-        size,
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return Scene(canvas_rgb, subject, (vx0, vy0, vx1, vy1))
+    return placed
 
 
 def _affine(

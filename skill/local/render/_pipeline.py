@@ -15,8 +15,8 @@ from skill.errors import InputError
 
 from ._compose import Compositor
 from ._encode import encode_video
-from ._layout import compose_scene, flatten
-from ._motion import INTENSITIES, MOTIONS, Motion, plan_loop
+from ._layout import compose_scene, flatten, paper_colour
+from ._motion import INTENSITIES, MOTIONS, Motion, plan_loop, rigid_top
 from ._photo import load_photo, probe_image
 from ._result import RenderResult
 from ._subject import find_subject
@@ -30,6 +30,8 @@ ASPECTS: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
 }
 MAX_DURATION = 60.0
+# Subjects on a backdrop that can be extended seamlessly over the whole canvas.
+_SEAMLESS = frozenset({"transparency", "plain background"})
 
 
 def _check_options(
@@ -110,23 +112,30 @@ def render(
     phases["subject"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    scene = compose_scene(rgb, subject.probability, canvas)
+    plan = plan_loop(float(duration), fps)
+    moves = Motion.build(plan, intensity, motion)
+    seamless = subject.method in _SEAMLESS
+    scene = compose_scene(rgb, subject.probability, canvas, moves.reach(), seamless=seamless)
+    backdrop = None
+    if photo.alpha is not None and subject.method == "transparency":
+        backdrop = paper_colour(photo.rgb, photo.alpha)
+    scale, dx, dy = scene.placement
+    placement = (scale * rgb.shape[1] / width, dx, dy)
     del rgb, photo
     phases["layout"] = time.perf_counter() - clock
     report(0.04)
 
     clock = time.perf_counter()
-    plan = plan_loop(float(duration), fps)
-    moves = Motion.build(plan, intensity, motion)
     overlay = title_overlay(title, canvas) if title else None
     compositor = Compositor(
-        scene.rgb,
-        scene.subject,
+        scene,
         moves,
-        photo_box=scene.photo_box,
         overlay=overlay,
         layered=subject.separable,
+        rigid_top=rigid_top(subject.method),
+        backdrop=backdrop,
     )
+    photo_box = scene.photo_box
     del scene
     phases["layers"] = time.perf_counter() - clock
     report(0.06)
@@ -156,9 +165,11 @@ def render(
         phases=phases,
         subject=subject.method,
         intensity=intensity,
-        key_frames=_key_frames(moves),
+        key_frames=_key_frames(compositor.motion),
         motion=motion,
         layered=compositor.layered,
+        photo_box=photo_box,
+        placement=placement,
     )
 
 

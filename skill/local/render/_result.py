@@ -31,6 +31,12 @@ class RenderResult:
     key_frames: tuple[int, ...] = field(default=(0,))
     motion: str = "jiggle"
     layered: bool = False  # the subject moved as a cut-out layer (else the whole photo warped)
+    # Where the real photo is on the canvas (x0, y0, x1, y1); the rest is its extended or
+    # blurred backdrop.
+    photo_box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # (scale, dx, dy): the photo's pixel (x, y), upright, lands on the canvas at
+    # (x * scale + dx, y * scale + dy).
+    placement: tuple[float, float, float] = (1.0, 0.0, 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: paths as strings, phases rounded to milliseconds."""
@@ -45,5 +51,7 @@ class RenderResult:
             "motion": self.motion,
             "layered": self.layered,
             "subject": self.subject,
+            "photo_box": list(self.photo_box),
+            "placement": [round(v, 4) for v in self.placement],
             "seconds": {name: round(value, 3) for name, value in self.phases.items()},
         }

@@ -1,190 +1,402 @@
 """Find the subject: what moves, as opposed to the background that must stay still.
 
-Tried in order, the first plausible answer wins:
+Tried in order, the first plausible answer wins (numbers in ``data/subject.yaml``):
 
-1. the photo's own transparency (a cut-out product shot);
-2. MediaPipe's selfie segmentation (people), run through ``cv2.dnn`` from the vendored model;
-3. a plain background: pixels far in colour from the photo's border;
-4. GrabCut started from a centred rectangle (most single-subject photos);
-5. a soft centred ellipse, when nothing else is convincing.
+1. ``transparency``: the photo's own alpha (a cut-out product shot);
+2. ``person``: MediaPipe's selfie segmentation, run through ``cv2.dnn`` from the vendored model,
+   accepted only when it is sure of its pixels *and* the mask is shaped like a person: a head
+   narrower than the body, and the body standing on the photo's lower edge (a portrait, a
+   selfie) or a figure taller than wide. The model also answers for flowers, cats and cups;
+   those are round blobs floating in the photo, and fall through to the finders below;
+3. ``plain background``: pixels far in colour from a plain border;
+4. ``salient object`` by focus: a sharp region over a soft border (a pet, a product at a
+   shallow depth of field, which may fill the frame and share its colours) seeds GrabCut;
+   kept when much of the border is soft and the cut is compact;
+5. ``salient object`` by colour: a saliency estimate (colour contrast to the border in Lab,
+   modulated by the spectral residual of Hou & Zhang 2007 and a mild centre prior) seeds
+   GrabCut: sure subject at its strongest part, probable around it;
+   the cut is kept only if it stays on the salient region, is not the whole photo, and holds
+   most of the salient blob or is one clear part (not scattered pieces: a cat's eyes);
+6. ``none``: nothing convincing. The probability map is all zeros.
+
+Every random choice is seeded (GrabCut's GMMs start from k-means on OpenCV's RNG, which is per
+thread): the same photo gives the same bytes, whatever ran before it and in whichever thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from skill._data import load_yaml
 
 from ._cv import cv2
 
 __all__ = ["Subject", "find_subject"]
 
-WORK_SIDE = 320  # long side of the picture the subject is looked for in
 _MODEL = "models/selfie_segmentation.tflite"
-_MIN_AREA, _MAX_AREA = 0.03, 0.85  # a plausible subject covers this much of the photo
-_GRABCUT_SIDE = 160  # GrabCut's cost grows fast with size; its outline is refined later anyway
-_GRABCUT_MIN_AREA = 0.10  # smaller than this, GrabCut has latched onto a detail
-# Outlines sure enough to cut the subject out and move it over a filled background. GrabCut's
-# and the centred guess are not: there the whole photo is warped, with no second layer.
-_SEPARABLE = frozenset({"transparency", "person", "plain background"})
-_SEPARABLE_MAX_AREA = 0.6  # a subject filling more of the photo leaves no background to fill
+_EDGE_SIGMA = 0.8  # work-size pixels of softness along the outline
+
+Mask = NDArray[np.uint8]
+Floats = NDArray[np.float32]
+
+
+def _table() -> Mapping[str, Any]:
+    return load_yaml("skill.local.render", "data/subject.yaml")
 
 
 @dataclass(frozen=True)
 class Subject:
     """The subject as a probability map (float32, 0..1) at the size it was found in."""
 
-    probability: NDArray[np.float32]
+    probability: Floats
     method: str
 
     @property
     def separable(self) -> bool:
-        """Whether the outline is sure, and leaves enough background, to move it as a layer."""
+        """Whether it can be cut out and moved as a layer: found, and leaving background."""
         area = float(np.mean(self.probability > 0.5))
-        return self.method in _SEPARABLE and area <= _SEPARABLE_MAX_AREA
+        return self.method != "none" and 0.0 < area <= float(_table()["separable_max_area"])
 
 
 def _work_size(height: int, width: int) -> tuple[int, int]:
-    scale = WORK_SIDE / max(height, width)
+    scale = int(_table()["work_side"]) / max(height, width)
     return max(8, round(width * scale)), max(8, round(height * scale))
 
 
-def _keep_main_parts(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def _area_ok(mask: Mask) -> bool:
+    bounds = _table()["area"]
+    return float(bounds["min"]) <= float(mask.mean()) <= float(bounds["max"])
+
+
+def _disc(size: int) -> Mask:
+    kernel: Mask = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return kernel
+
+
+def _keep_main_parts(mask: Mask) -> Mask:
     """The largest connected part, and any other part at least a fifth its size."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 2:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= areas.max() / 5) + 1
-    kept: NDArray[np.uint8] = np.isin(labels, keep).astype(np.uint8)
+    kept: Mask = np.isin(labels, keep).astype(np.uint8)
     return kept
 
 
-def _area_ok(mask: NDArray[np.uint8]) -> bool:
-    return _MIN_AREA <= float(mask.mean()) <= _MAX_AREA
+def _fill_holes(mask: Mask) -> Mask:
+    """Close interior holes (a white shirt on a white wall stays part of the subject)."""
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    flood = padded.copy()
+    cv2.floodFill(flood, None, (0, 0), 1)
+    holes = (flood[1:-1, 1:-1] == 0).astype(np.uint8)
+    filled: Mask = mask | holes
+    return filled
 
 
-def _from_alpha(alpha: NDArray[np.uint8], size: tuple[int, int]) -> Subject | None:
+def _clean(mask: Mask) -> Mask:
+    """Specks and hairlines opened away, the main parts kept, their holes filled."""
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disc(3))
+    return _fill_holes(_keep_main_parts(opened))
+
+
+def _soft(mask: Mask, size: tuple[int, int]) -> Floats:
+    """A clean 0/1 mask at ``size`` (w, h), soft only along its outline."""
+    prob = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    prob = cv2.GaussianBlur(prob, (0, 0), _EDGE_SIGMA)
+    out: Floats = np.clip(prob, 0.0, 1.0).astype(np.float32)
+    return out
+
+
+def _from_alpha(alpha: Mask, size: tuple[int, int]) -> Subject | None:
     small = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
     if not _area_ok((small > 127).astype(np.uint8)):
-        return None
+        return None  # fully opaque (or nearly empty): the alpha says nothing
     return Subject(small.astype(np.float32) / 255.0, "transparency")
 
 
+def _person_shaped(mask: Mask) -> bool:
+    """A head narrower than the body, over a body on the lower edge or a standing figure."""
+    rule = _table()["person"]
+    _, y, width, height = cv2.boundingRect(mask)
+    rows = mask[y : y + height].sum(axis=1)
+    widest = float(rows.max())
+    head = float(rows[: max(1, round(height * float(rule["head_top"])))].max())
+    if head > float(rule["head_max"]) * widest:
+        return False
+    base = float(mask[-3:].max(axis=0).sum())  # where the mask meets the lower edge
+    stands = base >= float(rule["base_min"]) * widest
+    return stands or height >= float(rule["figure_aspect"]) * width
+
+
 def _selfie(rgb: NDArray[np.uint8]) -> Subject | None:
-    """Person segmentation; accepted only when the model is sure of most pixels."""
+    """A person: the model sure of its pixels, and the mask shaped like one."""
+    rule = _table()["person"]
     model = resources.files(__package__).joinpath(_MODEL).read_bytes()
     # A network per call: cv2.dnn nets are not safe to share between threads.
     net = cv2.dnn.readNetFromTFLite(np.frombuffer(model, dtype=np.uint8))
     net.setInput(cv2.dnn.blobFromImage(rgb, 1 / 255.0, (256, 256), swapRB=False))
     out = net.forward().reshape(256, 256).astype(np.float32)
     # A clear person leaves few pixels the model is unsure of (only along the outline).
-    if float(np.mean((out > 0.1) & (out < 0.9))) > 0.08:
+    if float(np.mean((out > 0.1) & (out < 0.9))) > float(rule["unsure_max"]):
         return None
     height, width = rgb.shape[:2]
     prob = cv2.resize(out, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = _keep_main_parts((prob > 0.5).astype(np.uint8))
-    if not _area_ok(mask):
+    mask = _clean((prob > 0.5).astype(np.uint8))
+    if not _area_ok(mask) or float(prob[mask > 0].mean()) < float(rule["inside_min"]):
         return None
-    return Subject(prob * mask, "person")
+    if not _person_shaped(mask):
+        return None
+    return Subject(_soft(mask, (width, height)), "person")
+
+
+def _border_band(height: int, width: int, fraction: float) -> NDArray[np.bool_]:
+    band = max(2, round(fraction * min(height, width)))
+    ring = np.ones((height, width), bool)
+    ring[band:-band, band:-band] = False
+    return ring
 
 
 def _plain_background(rgb: NDArray[np.uint8]) -> Subject | None:
     """Subject on a plain backdrop: whatever differs clearly from the border's colour."""
+    rule = _table()["plain"]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     height, width = lab.shape[:2]
-    band = max(2, round(0.04 * min(height, width)))
-    border = np.concatenate(
-        [
-            lab[:band].reshape(-1, 3),
-            lab[-band:].reshape(-1, 3),
-            lab[:, :band].reshape(-1, 3),
-            lab[:, -band:].reshape(-1, 3),
-        ]
-    )
+    border = lab[_border_band(height, width, float(rule["border"]))]
     colour = np.median(border, axis=0)
     spread = float(np.median(np.linalg.norm(border - colour, axis=1)))
-    if spread > 6.0:  # the border is busy: not a plain backdrop
+    if spread > float(rule["spread_max"]):  # the border is busy: not a plain backdrop
         return None
     distance = np.linalg.norm(lab - colour, axis=2)
-    mask = (distance > max(14.0, 4.0 * spread)).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
-    mask = _fill_holes(_keep_main_parts(mask))
+    mask = (distance > max(float(rule["distance_min"]), 4.0 * spread)).astype(np.uint8)
+    mask = _clean(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disc(5)))
     if not _area_ok(mask):
         return None
-    return Subject(mask.astype(np.float32), "plain background")
+    return Subject(_soft(mask, (width, height)), "plain background")
 
 
-def _fill_holes(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Close interior holes (a white shirt on a white wall stays part of the subject)."""
-    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    flood = padded.copy()
-    cv2.floodFill(flood, None, (0, 0), 1)
-    holes = (flood[1:-1, 1:-1] == 0).astype(np.uint8)
-    filled: NDArray[np.uint8] = mask | holes
-    return filled
+def _focus(rgb: NDArray[np.uint8], size: tuple[int, int]) -> Floats:
+    """How sharp each neighbourhood is against the photo's most blurred border, 0..1.
+
+    The local energy of the Laplacian, in log, from the border's blurred end (a low quantile
+    of the border band: a shallow depth of field leaves the background soft) to the photo's
+    sharpest. A photo sharp or blurred all over (noise, a flat wall) has no such span: zeros.
+    """
+    rule = _table()["focus"]
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    height, width = grey.shape
+    laplacian = cv2.Laplacian(grey, cv2.CV_32F, ksize=1)
+    sigma = float(rule["sigma"]) * max(height, width)
+    energy = np.log(cv2.GaussianBlur(laplacian * laplacian, (0, 0), sigma) + 1e-5)
+    ring = _border_band(height, width, float(rule["border"]))
+    low = float(np.quantile(energy[ring], float(rule["border_quantile"])))
+    high = float(np.quantile(energy, float(rule["top_quantile"])))
+    if high - low < float(rule["span_min"]):
+        return np.zeros((size[1], size[0]), np.float32)
+    sharp = np.clip((energy - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    out: Floats = cv2.resize(sharp, size, interpolation=cv2.INTER_AREA)
+    return out
 
 
-def _grabcut(rgb: NDArray[np.uint8]) -> Subject | None:
-    """GrabCut from a centred rectangle: the usual framing of a single subject."""
-    scale = _GRABCUT_SIDE / max(rgb.shape[:2])
-    full_size = (rgb.shape[1], rgb.shape[0])
-    rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+def _saliency(rgb: NDArray[np.uint8]) -> Floats:
+    """How much each pixel stands out, 0..1, at the small ``salient.side`` size.
+
+    Mostly colour contrast to the border (the boundary prior): a pixel's Lab distance to each
+    side's colours, taken at a low quantile (a subject may cross part of a side), and of the
+    four the second smallest (it may stand on one side). The spectral residual (Hou & Zhang
+    2007) favours the unexpected, and a mild centre prior the usual framing.
+    """
+    rule = _table()["salient"]
     height, width = rgb.shape[:2]
-    rect = (
-        round(0.10 * width),
-        round(0.06 * height),
-        round(0.80 * width),
-        round(0.92 * height),
-    )
-    labels = np.zeros((height, width), np.uint8)
+    scale = int(rule["side"]) / max(height, width)
+    size = (max(16, round(width * scale)), max(16, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    sh, sw = lab.shape[:2]
+    band = max(2, round(float(rule["border"]) * min(sh, sw)))
+    pixels = lab.reshape(-1, 1, 3)
+    sides = []
+    for side in (lab[:band], lab[-band:], lab[:, :band], lab[:, -band:]):
+        samples = side.reshape(-1, 3)
+        samples = samples[:: max(1, len(samples) // 64)]
+        squared = np.sum((pixels - samples[None]) ** 2, axis=2, dtype=np.float32)
+        k = int(float(rule["quantile"]) * (samples.shape[0] - 1))
+        sides.append(np.partition(squared, k, axis=1)[:, k])
+    # Unlike the second-closest side: one side may be mostly subject (it stands on the edge).
+    closest = np.sort(np.stack(sides), axis=0)[1]
+    contrast = np.clip(np.sqrt(closest).reshape(sh, sw) / float(rule["contrast_scale"]), 0, 1)
+
+    spectrum = np.fft.fft2(lab[:, :, 0])
+    log_amplitude = np.log(np.abs(spectrum) + 1e-6).astype(np.float32)
+    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3))
+    back = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
+    back = cv2.GaussianBlur(back.astype(np.float32), (0, 0), 0.04 * max(sh, sw))
+    spectral = back / max(float(back.max()), 1e-12)
+
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    centre = np.exp(-(((xx + 0.5) / sw - 0.5) ** 2 + ((yy + 0.5) / sh - 0.5) ** 2) / 0.245)
+    weight, depth = float(rule["residual_weight"]), float(rule["centre_weight"])
+    salient = contrast * (1 - weight + weight * spectral) * (1 - depth + depth * centre)
+    out: Floats = salient.astype(np.float32)
+    return out
+
+
+def _largest(mask: Mask) -> Mask:
+    """The largest connected part of ``mask`` (all zeros if none)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(mask)
+    biggest: Mask = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    return biggest
+
+
+def _seed_labels(salient: Floats) -> tuple[Mask, Mask]:
+    """GrabCut's starting labels, and the salient blob they grow from.
+
+    Sure subject: the eroded core of the largest strongly salient part; probable subject: the
+    salient blob around it; sure background: the border band where nothing stands out.
+    """
+    rule = _table()["salient"]
+    height, width = salient.shape
+    peak = float(salient.max())
+    level = max(float(rule["seed_min"]), float(rule["seed_share"]) * peak)
+    blob = _largest((salient >= level).astype(np.uint8))
+    core = _largest((salient >= float(rule["core_share"]) * peak).astype(np.uint8) & blob)
+    core = cv2.erode(core, _disc(3))
+    labels = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    labels[salient >= level] = cv2.GC_PR_FGD
+    labels[core > 0] = cv2.GC_FGD
+    ring = _border_band(height, width, float(rule["border"]))
+    labels[ring & (salient < float(rule["background_max"]))] = cv2.GC_BGD
+    return labels, blob
+
+
+def _salient_object(rgb: NDArray[np.uint8]) -> Subject | None:
+    """GrabCut seeded by saliency: sure at its strongest part, probable on the salient blob."""
+    rule = _table()["salient"]
+    height, width = rgb.shape[:2]
+    scale = int(rule["grabcut_side"]) / max(height, width)
+    size = (max(16, round(width * scale)), max(16, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    salient = cv2.resize(_saliency(rgb), size, interpolation=cv2.INTER_LINEAR)
+    labels, blob = _seed_labels(salient)
+    if not _area_ok(blob) or not (labels == cv2.GC_BGD).any():
+        return None
     background = np.zeros((1, 65), np.float64)
     foreground = np.zeros((1, 65), np.float64)
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+    cv2.setRNGSeed(int(rule["seed"]))  # per thread, right before the call that draws from it
     try:
-        cv2.grabCut(bgr, labels, rect, background, foreground, 3, cv2.GC_INIT_WITH_RECT)
+        cv2.grabCut(
+            bgr,
+            labels,
+            None,
+            background,
+            foreground,
+            int(rule["iterations"]),
+            cv2.GC_INIT_WITH_MASK,
+        )
     except cv2.error:
         return None
-    mask = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    mask = _fill_holes(_keep_main_parts(mask))
-    if not _GRABCUT_MIN_AREA <= float(mask.mean()) <= _MAX_AREA or _boxy(mask):
+    mask = _clean(((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8))
+    if not _area_ok(mask) or _boxy(mask, float(rule["boxy_fill"])):
         return None
-    prob = cv2.resize(mask.astype(np.float32), full_size, interpolation=cv2.INTER_LINEAR)
-    return Subject(prob, "centred cut-out")
+    grown = cv2.dilate((salient >= float(rule["seed_min"]) / 2).astype(np.uint8), _disc(9)) > 0
+    inside = float(np.mean(grown[mask > 0]))
+    recall = float(np.mean(mask[blob > 0] > 0))
+    lift = float(salient[mask > 0].mean()) - float(salient[mask == 0].mean())
+    # Most of the salient region, or one clear whole (a rocket under a glowing horizon); not
+    # scattered pieces of it (a cat's two eyes, a few coins of many).
+    whole = cv2.connectedComponents(mask)[0] == 2 and lift >= float(rule["lift_min"])
+    if inside < float(rule["overlap_min"]) or not (recall >= float(rule["recall_min"]) or whole):
+        return None
+    return Subject(_soft(mask, (width, height)), "salient object")
 
 
-def _boxy(mask: NDArray[np.uint8]) -> bool:
-    """Whether the mask nearly fills its bounding box: GrabCut returned its starting rectangle."""
+def _compactness(mask: Mask) -> float:
+    """4 pi area / perimeter squared: 1 for a disc, small for a ragged or stringy shape."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
+    return float(4 * np.pi * mask.sum() / max(perimeter, 1.0) ** 2)
+
+
+def _in_focus(rgb: NDArray[np.uint8]) -> Subject | None:
+    """A sharp subject over a soft background (a pet, a product at a shallow depth of field).
+
+    It may fill the frame and share the background's colours, so colour contrast misses it.
+    The sharp region (Otsu on the focus map) seeds GrabCut: its eroded inside sure subject,
+    the soft region away from it sure background. Kept only when much of the border is soft
+    and the cut is a compact whole (a busy sharp scene gives a ragged one).
+    """
+    rule = _table()["focus"]
+    height, width = rgb.shape[:2]
+    scale = int(_table()["salient"]["grabcut_side"]) / max(height, width)
+    size = (max(16, round(width * scale)), max(16, round(height * scale)))
+    sharp = _focus(rgb, size)
+    ring = _border_band(size[1], size[0], float(rule["border"]))
+    soft = sharp < float(rule["soft_max"])
+    if not sharp.any() or float(np.mean(soft[ring])) < float(rule["soft_border_min"]):
+        return None
+    level, _ = cv2.threshold(
+        (sharp * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU
+    )
+    region = _clean(
+        cv2.morphologyEx((sharp * 255 > level).astype(np.uint8), cv2.MORPH_CLOSE, _disc(5))
+    )
+    if not _area_ok(region):
+        return None
+    labels = np.full(region.shape, cv2.GC_PR_BGD, np.uint8)
+    labels[region > 0] = cv2.GC_PR_FGD
+    labels[cv2.erode(region, _disc(int(rule["core_erode"]))) > 0] = cv2.GC_FGD
+    labels[(cv2.dilate(region, _disc(5)) == 0) & soft] = cv2.GC_BGD
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    cv2.setRNGSeed(int(_table()["salient"]["seed"]))
+    try:
+        cv2.grabCut(
+            cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
+            labels,
+            None,
+            np.zeros((1, 65), np.float64),
+            np.zeros((1, 65), np.float64),
+            int(_table()["salient"]["iterations"]),
+            cv2.GC_INIT_WITH_MASK,
+        )
+    except cv2.error:
+        return None
+    mask = _clean(((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8))
+    if not _area_ok(mask) or _boxy(mask, float(_table()["salient"]["boxy_fill"])):
+        return None
+    if _compactness(mask) < float(rule["compact_min"]):
+        return None
+    return Subject(_soft(mask, (width, height)), "salient object")
+
+
+def _boxy(mask: Mask, fill: float) -> bool:
+    """Whether the mask is a box spanning the photo: no subject, just the frame's content."""
     _, _, width, height = cv2.boundingRect(mask)
-    return bool(float(mask.sum()) > 0.9 * width * height)
-
-
-def _ellipse(height: int, width: int) -> Subject:
-    """The last resort: a soft ellipse over the middle, resting on the lower edge."""
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    cx, cy = width / 2, height * 0.58
-    rx, ry = width * 0.34, height * 0.42
-    distance = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
-    prob = np.clip(1.5 - distance, 0.0, 1.0).astype(np.float32)
-    return Subject(prob, "centre")
+    spans = width >= 0.95 * mask.shape[1] and height >= 0.95 * mask.shape[0]
+    return bool(spans and float(mask.sum()) > fill * width * height)
 
 
 def find_subject(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8] | None = None) -> Subject:
-    """The subject of ``rgb`` (any size), as a probability map at the work size."""
+    """The subject of ``rgb`` (any size), as a probability map at the work size.
+
+    ``method`` says which finder answered; ``none`` (an all-zero map) when nothing did.
+    """
     size = _work_size(*rgb.shape[:2])
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     if alpha is not None:
         found = _from_alpha(alpha, size)
         if found is not None:
             return found
-    for finder in (_selfie, _plain_background, _grabcut):
+    for finder in (_selfie, _plain_background, _in_focus, _salient_object):
         found = finder(small)
         if found is not None:
             return found
-    return _ellipse(size[1], size[0])
+    return Subject(np.zeros((size[1], size[0]), np.float32), "none")

@@ -33,7 +33,7 @@ ASPECTS: dict[str, tuple[int, int]] = {
     "16:9": (1920, 1080),
     "1:1": (1080, 1080),
 }
-MOTIONS = ("jiggle", "bounce", "wobble")
+MOTIONS = ("jiggle", "bounce", "wobble", "jelly")
 INTENSITIES = ("subtle", "medium", "strong")
 TITLE_MS = 3000
 BGM_NAME = "Lo-fi"

@@ -1,0 +1,283 @@
+"""The soft body: handles over the subject, moved by the motion, and the mesh they drive.
+
+A lattice of handles covers the subject (rows up its height, columns across its width at each
+row). Per frame each handle goes where the motion puts its height and side: squashed, swayed,
+lifted, later the higher and the farther out it is. The picture between the handles follows by
+moving least squares (Schaefer, McPhail and Warren 2006), a blend of its affine solution (smooth
+squash and stretch) and its rigid one (as rigid as possible: features keep their shape instead
+of being sheared strip by strip); a person's head is carried rigidly on the neck, so eyes never
+stretch. The field is evaluated on a coarse grid, faded to exactly zero at the edges where the
+subject must stay put (the photo's and the canvas's), and inverted (the frame is drawn by
+sampling backwards) by a few fixed-point steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._cv import cv2
+from ._motion import Motion, smoothstep
+
+__all__ = ["Body", "Rig"]
+
+Array = NDArray[np.float64]
+
+_ROWS = 7  # handle rows from the base to the top
+_COLS = 5  # handles across the subject at each row
+_INSET = 0.1  # the outer handles sit this far in from the row's edges (fraction of its width)
+_RIGIDITY = 0.55  # share of the rigid solution in the body (1: all rigid, 0: all affine)
+_MLS_STEP = 2  # the field is solved every this many grid cells, then enlarged
+_INVERT_STEPS = 3
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Body:
+    """The subject as the motion sees it, in canvas pixels."""
+
+    mask: NDArray[np.uint8]  # canvas-sized, 1 on the subject
+    base_y: float
+    top_y: float
+    axis_x: float
+    rigid_top: float = 0.0  # the top fraction of the height carried rigidly (a head)
+
+    @property
+    def height(self) -> float:
+        return max(1.0, self.base_y - self.top_y)
+
+    @classmethod
+    def of(cls, mask: NDArray[np.uint8], rigid_top: float = 0.0) -> Body | None:
+        """The body of a subject ``mask``; None when the mask is empty."""
+        x, y, w, h = cv2.boundingRect(mask)
+        if w == 0 or h == 0:
+            return None
+        # The axis is where the subject stands: the centre of its lower half.
+        lower = cv2.moments(mask[y + h // 2 : y + h], binaryImage=True)
+        axis = lower["m10"] / lower["m00"] if lower["m00"] else x + w / 2
+        return cls(mask, float(y + h), float(y), float(axis), rigid_top)
+
+
+def _row_extent(mask: NDArray[np.uint8], y: float, band: int) -> tuple[float, float] | None:
+    """The subject's left and right edge in a band of rows around ``y``."""
+    top = max(0, round(y) - band)
+    rows = mask[top : round(y) + band + 1]
+    columns = np.flatnonzero(rows.any(axis=0)) if rows.size else np.array([])
+    if len(columns) == 0:
+        return None
+    return float(columns[0]), float(columns[-1] + 1)
+
+
+def _handles(body: Body) -> tuple[Array, Array, Array]:
+    """Rest positions (K, 2), heights ``u`` and sides ``s`` of the handle lattice."""
+    points: list[tuple[float, float]] = []
+    heights: list[float] = []
+    sides: list[float] = []
+    band = max(2, round(body.height / _ROWS / 3))
+    for u in np.linspace(0.0, 1.0, _ROWS):
+        y = body.base_y - u * body.height
+        extent = _row_extent(body.mask, min(y, body.base_y - 1), band)
+        if extent is None:
+            continue
+        left, right = extent
+        inset = _INSET * (right - left)
+        half = max(1.0, (right - left) / 2)
+        middle = (left + right) / 2
+        for x in np.linspace(left + inset, right - inset, _COLS):
+            points.append((float(x), float(y)))
+            heights.append(float(u))
+            sides.append(float((x - middle) / half))
+    return np.array(points), np.array(heights), np.array(sides)
+
+
+def _rotation(angle: Array) -> tuple[Array, Array]:
+    return np.cos(angle), np.sin(angle)
+
+
+class Rig:
+    """The handles' targets over a cycle, and the backward sampling maps they make."""
+
+    def __init__(self, body: Body, motion: Motion) -> None:
+        self.body, self.motion = body, motion
+        self.rest, self.u, self.s = _handles(body)
+
+    def targets(self, frames: Array) -> Array:
+        """Where every handle is in each frame: shape (F, K, 2), canvas pixels."""
+        body, motion = self.body, self.motion
+        height = body.height
+        neck = 1.0 - body.rigid_top
+        out = np.empty((len(frames), len(self.u), 2))
+        table = np.linspace(0.0, 1.0, 41)
+        for k, (u, s) in enumerate(zip(self.u, self.s, strict=True)):
+            u_here = min(u, neck)
+            sides = np.full_like(table, s)
+            climbed = self._climb(frames, table, sides, neck)
+            rise = np.array([np.interp(u_here, table, row) for row in climbed])
+            strain = motion.stretch(frames, np.array([u_here]), np.array([s]))[:, 0] / neck
+            sway = motion.shift(frames, np.array([u_here]), np.array([s]))[:, 0]
+            x0, y0 = self.rest[k]
+            # Narrower as it stretches, wider as it squashes: the area stays.
+            out[:, k, 0] = body.axis_x + (x0 - body.axis_x) / (1 + strain) + sway * height
+            out[:, k, 1] = body.base_y - rise * height
+            if u > neck:  # the head: carried rigidly on the neck, tilted with the sway
+                tilt = np.arctan2(
+                    (
+                        motion.shift(frames, np.array([neck]), np.array([0.0]))
+                        - motion.shift(frames, np.array([neck - 0.1]), np.array([0.0]))
+                    )[:, 0],
+                    0.1,
+                )
+                cos, sin = _rotation(tilt)
+                dx, dy = x0 - body.axis_x, y0 - (body.base_y - neck * height)
+                pivot_x = body.axis_x + sway * height
+                pivot_y = out[:, k, 1]
+                out[:, k, 0] = pivot_x + cos * dx - sin * dy
+                out[:, k, 1] = pivot_y + sin * dx + cos * dy
+        return out
+
+    def _climb(self, frames: Array, table: Array, sides: Array, neck: float) -> Array:
+        """How high each height of ``table`` ends up, with the body below the neck taking the
+        whole squash (the head above it keeps its size)."""
+        strain = self.motion.stretch(frames, table, sides) / neck
+        strain[:, table > neck] = 0.0
+        steps = np.diff(table)[None, :] * (1 + 0.5 * (strain[:, 1:] + strain[:, :-1]))
+        heights = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(steps, axis=1)], axis=1)
+        result: Array = heights + self.motion.lift(frames, table, sides)
+        return result
+
+
+class MovingLeastSquares:
+    """Moving least squares from fixed handles to moving ones, solved at fixed points.
+
+    Everything that depends only on the rest handles and the points is computed once; per
+    frame the affine part is one matrix product and the rigid part one more contraction.
+    """
+
+    def __init__(self, handles: Array, points: Array) -> None:
+        d2 = ((points[:, None, :] - handles[None, :, :]) ** 2).sum(axis=2) + _EPS
+        weights = 1.0 / d2  # (G, K)
+        self._norm = weights / weights.sum(axis=1, keepdims=True)
+        p_star = self._norm @ handles  # (G, 2)
+        p_hat = handles[None, :, :] - p_star[:, None, :]  # (G, K, 2)
+        v = points - p_star  # (G, 2)
+        # Affine: f(v) = (v - p*) M + q*, M = (sum w p^T p)^-1 sum w p^T q, linear in q.
+        moment = np.einsum("gk,gki,gkj->gij", weights, p_hat, p_hat)
+        moment[:, 0, 0] += _EPS
+        moment[:, 1, 1] += _EPS
+        row = np.einsum("gi,gij->gj", v, np.linalg.inv(moment))
+        share = np.einsum("gj,gkj->gk", row, p_hat) * weights
+        self._affine = share + self._norm * (1.0 - share.sum(axis=1, keepdims=True))
+        # Rigid: f_r(v) = sum_k q^_k A_k, A_k = w_k [p^_k; -p^_k_perp] [v; -v_perp]^T.
+        p_perp = np.stack([-p_hat[..., 1], p_hat[..., 0]], axis=-1)
+        v_perp = np.stack([-v[:, 1], v[:, 0]], axis=-1)
+        left = np.stack([p_hat, -p_perp], axis=2)  # (G, K, 2, 2): rows p^, -p^_perp
+        right = np.stack([v, -v_perp], axis=1)  # (G, 2, 2): rows v, -v_perp
+        self._rigid = np.einsum("gk,gkai,gaj->gkij", weights, left, right)
+        self._rigid_sum = self._rigid.sum(axis=1)
+        self._length = np.linalg.norm(v, axis=1, keepdims=True)
+        self._points = points
+
+    def displacement(self, targets: Array, rigidity: Array) -> Array:
+        """Forward displacement (G, 2) of every point for handles at ``targets`` (K, 2)."""
+        affine = self._affine @ targets
+        q_star = self._norm @ targets
+        turned = np.einsum("kc,gkcd->gd", targets, self._rigid) - np.einsum(
+            "gc,gcd->gd", q_star, self._rigid_sum
+        )
+        size = np.linalg.norm(turned, axis=1, keepdims=True)
+        rigid = np.where(size > _EPS, self._length * turned / np.maximum(size, _EPS), 0) + q_star
+        mixed: Array = affine + rigidity[:, None] * (rigid - affine)
+        return mixed - self._points
+
+
+def backward_maps(
+    rig: Rig,
+    grid_x: Array,
+    grid_y: Array,
+    window: NDArray[np.float32],
+    frames: Array,
+) -> NDArray[np.float32]:
+    """Per frame, where each grid point samples the still picture: (F, gh, gw, 2), canvas px.
+
+    The forward field is solved on every ``_MLS_STEP``-th grid point, enlarged, faded by
+    ``window`` (0 where nothing may move), then inverted by fixed-point steps.
+    """
+    gh, gw = len(grid_y), len(grid_x)
+    sx, sy = grid_x[::_MLS_STEP], grid_y[::_MLS_STEP]
+    px, py = np.meshgrid(sx, sy)
+    points = np.stack([px.ravel(), py.ravel()], axis=1)
+    solver = MovingLeastSquares(rig.rest, points)
+    rigidity = _rigidity(rig.body, points)
+    targets = rig.targets(frames)
+    maps = np.empty((len(frames), gh, gw, 2), np.float32)
+    xs, ys = np.meshgrid(grid_x, grid_y)
+    identity = np.stack([xs, ys], axis=-1).astype(np.float32)
+    scale_x = (len(sx) - 1) / max(1, gw - 1) if len(sx) > 1 else 0.0
+    scale_y = (len(sy) - 1) / max(1, gh - 1) if len(sy) > 1 else 0.0
+    for f in range(len(frames)):
+        coarse = solver.displacement(targets[f], rigidity).reshape(len(sy), len(sx), 2)
+        field = _enlarge(coarse.astype(np.float32), sx, sy, grid_x, grid_y) * window[..., None]
+        maps[f] = _invert(field, identity, grid_x[0], grid_y[0], grid_x, grid_y, scale_x, scale_y)
+    return maps
+
+
+def _rigidity(body: Body, points: Array) -> Array:
+    """How rigid the mesh is at each point: fully in a head, partly elsewhere."""
+    rigid = np.full(len(points), _RIGIDITY)
+    if body.rigid_top > 0:
+        u = (body.base_y - points[:, 1]) / body.height
+        neck = 1.0 - body.rigid_top
+        rigid = _RIGIDITY + (1 - _RIGIDITY) * smoothstep((u - neck + 0.05) / 0.1)
+    return rigid
+
+
+def _enlarge(
+    coarse: NDArray[np.float32], sx: Array, sy: Array, grid_x: Array, grid_y: Array
+) -> NDArray[np.float32]:
+    """The field on every grid point, linearly between the solved ones."""
+    map_x = np.interp(grid_x, sx, np.arange(len(sx), dtype=np.float64)).astype(np.float32)
+    map_y = np.interp(grid_y, sy, np.arange(len(sy), dtype=np.float64)).astype(np.float32)
+    mx, my = np.meshgrid(map_x, map_y)
+    field: NDArray[np.float32] = cv2.remap(
+        coarse, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return field
+
+
+def _invert(
+    field: NDArray[np.float32],
+    identity: NDArray[np.float32],
+    x0: float,
+    y0: float,
+    grid_x: Array,
+    grid_y: Array,
+    scale_x: float,
+    scale_y: float,
+) -> NDArray[np.float32]:
+    """The backward map g with g(v) + d(g(v)) = v, by fixed-point steps g <- v - d(g)."""
+    step_x = grid_x[1] - grid_x[0] if len(grid_x) > 1 else 1.0
+    step_y = grid_y[1] - grid_y[0] if len(grid_y) > 1 else 1.0
+    back = identity - field
+    for _ in range(_INVERT_STEPS - 1):
+        at_x = ((back[..., 0] - x0) / step_x).astype(np.float32)
+        at_y = ((back[..., 1] - y0) / step_y).astype(np.float32)
+        moved = cv2.remap(field, at_x, at_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        back = identity - moved
+    return back
+
+
+def edge_window(
+    grid_x: Array, grid_y: Array, still: tuple[int, int, int, int], ramp: float, hold: float
+) -> NDArray[np.float32]:
+    """1 inside, easing to exactly 0 within ``hold`` pixels of the box ``still``'s edges."""
+
+    def along(at: Array, lo: int, hi: int) -> Array:
+        return smoothstep((np.minimum(at - lo, hi - at) - hold) / max(1.0, ramp))
+
+    x0, y0, x1, y1 = still
+    window: NDArray[np.float32] = np.outer(along(grid_y, y0, y1), along(grid_x, x0, x1)).astype(
+        np.float32
+    )
+    return window
