@@ -74,18 +74,19 @@ def test_without_a_subject_the_whole_photo_moves_gently_and_nothing_stretches() 
     compositor = Compositor(scene, motion, layered=False)
     height = _CANVAS[1]
     first = _luma(compositor.frame(0), height)
-    ys, xs = np.mgrid[40 : height - 40 : 8, 40 : _CANVAS[0] - 40 : 8]
-    design = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1).astype(np.float64)
-    worst_move, worst_residual = 0.0, 0.0
+    worst_move, worst_stretch = 0.0, 0.0
     for index in range(3, motion.plan.cycle_frames, 4):
-        flow = _flow(first, _luma(compositor.frame(index), height))[ys, xs].reshape(-1, 2)
-        worst_move = max(worst_move, float(np.abs(flow).max()))
-        # One affine motion explains the whole picture: no region stretches on its own.
-        fit, *_ = np.linalg.lstsq(design, flow, rcond=None)
-        residual = np.linalg.norm(flow - design @ fit, axis=1)
-        worst_residual = max(worst_residual, float(np.percentile(residual, 95)))
-    assert worst_move > 3  # it does move
-    assert worst_residual < 1.0
+        flow = cv2.GaussianBlur(_flow(first, _luma(compositor.frame(index), height)), (0, 0), 4)
+        inner = flow[20:-20, 20:-20]
+        worst_move = max(worst_move, float(np.abs(inner).max()))
+        # How much any region grows or shrinks: the flow's change across 32 px.
+        change = max(
+            float(np.abs(inner[32:] - inner[:-32]).max()),
+            float(np.abs(inner[:, 32:] - inner[:, :-32]).max()),
+        )
+        worst_stretch = max(worst_stretch, change / 32)
+    assert worst_move > 1.0  # it does move
+    assert worst_stretch < 0.045  # a gentle pulse: no region stretched more than a few %
 
 
 def test_whole_warp_never_shows_past_the_photo() -> None:

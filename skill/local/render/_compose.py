@@ -35,10 +35,12 @@ __all__ = ["Compositor", "Overlay"]
 _GRID = 8  # luma pixels between displacement samples (chroma: half)
 _HOLD = 2 * _GRID  # pixels next to a still edge that never move
 _RAMP = 0.06  # ... then the motion eases in over this fraction of the subject's height
-_HOLE_GROW = 0.015  # the rebuilt footprint reaches this fraction of the subject's height ...
-_HOLE_GROW_MIN = 6  # ... or this many pixels beyond any alpha, whichever is more
-_FAINT = 0.05  # subject probability above which a pixel is part of the footprint
-_WHOLE_ZOOM = 0.45  # the whole photo's beat: a zoom this share of the squash deep
+_HOLE_GROW = 0.008  # the rebuilt footprint reaches this fraction of the subject's height ...
+_HOLE_GROW_MIN = 10  # ... or this many pixels beyond any alpha, whichever is more
+_MAX_COVER = 0.92  # a subject covering more of the photo on show than this is not cut out
+_WHOLE_ZOOM = 0.6  # the whole photo's beat: a zoom this share of the squash deep ...
+_WHOLE_FADE = 0.25  # ... easing out over this share of the photo's side towards its edges
+_WHOLE_STRETCH = 0.03  # ... stretching no region by more than this
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,15 @@ class Compositor:
         height, width = scene.rgb.shape[:2]
         self.width, self.height = width, height
         self.motion = motion
-        self._stage = scene.stage
+        self._photo_box = scene.photo_box
         inside = np.zeros((height, width), np.uint8)
-        sx0, sy0, sx1, sy1 = scene.stage
+        sx0, sy0, sx1, sy1 = scene.photo_box
         inside[sy0:sy1, sx0:sx1] = 1
         core = (scene.subject > 0.5).astype(np.uint8) & inside
         body = Body.of(core, rigid_top)
-        self.layered = layered and body is not None
+        # A subject filling (nearly) all the photo on show leaves no background to rebuild.
+        covered = float(core[sy0:sy1, sx0:sx1].mean()) if sx1 > sx0 and sy1 > sy0 else 1.0
+        self.layered = layered and body is not None and covered <= _MAX_COVER
         self._overlay = None if overlay is None else self._overlay_layer(overlay)
         self._layer: _Layer | None = None
         self._maps: NDArray[np.float32] | None = None
@@ -172,13 +176,13 @@ class Compositor:
     # -- built once ---------------------------------------------------------------------------
 
     def _room(self, body: Body, scene: Scene) -> tuple[float, float]:
-        """Room above the subject and beside it on the stage, in subject heights.
+        """Room above the subject and beside it on the photo, in subject heights.
 
         An edge the subject already touches (cut off by the photo or the canvas) gives no
         limit: the subject is held still there instead.
         """
         x, y, w, _h = cv2.boundingRect(body.mask)
-        sx0, sy0, sx1, _sy1 = self._stage
+        sx0, sy0, sx1, _sy1 = self._photo_box
         margin = _HOLD + _GRID
         up = (y - sy0 - margin) / body.height if y > sy0 + 2 else np.inf
         sides = [
@@ -205,18 +209,21 @@ class Compositor:
         body_height = max(1.0, float(cv2.boundingRect(alpha)[3]))
         grow = max(_HOLE_GROW_MIN, round(_HOLE_GROW * body_height))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-        footprint = ((alpha > 0) | (scene.subject > _FAINT)).astype(np.uint8)
+        footprint = ((alpha > 0) | (scene.subject > 0.5)).astype(np.uint8)
         hole = cv2.dilate(footprint, kernel)
         if backdrop is not None:
             plate = scene.rgb.copy()
             plate[hole > 0] = np.clip(backdrop + 0.5, 0, 255).astype(np.uint8)
             return plate
         # Only the photo itself is a source: never the blurred or extended canvas around it.
-        x0, y0, x1, y1 = scene.photo_box
+        x0, y0, x1, y1 = scene.source_box
         region = np.ascontiguousarray(scene.rgb[y0:y1, x0:x1])
-        rebuilt = clean_plate(region, np.ascontiguousarray(hole[y0:y1, x0:x1]))
+        # Only as deep as the subject ever uncovers does the rebuilt background need texture.
+        reach = self.motion.reach()
+        reveal = grow + 2 * _GRID + round(body_height * max(reach.down, reach.side, reach.up))
+        rebuilt = clean_plate(region, np.ascontiguousarray(hole[y0:y1, x0:x1]), reveal)
         if scene.seamless:  # the backdrop goes on from the rebuilt photo, subject-free
-            return extend_backdrop(rebuilt, scene.photo_box, (self.width, self.height))
+            return extend_backdrop(rebuilt, scene.source_box, (self.width, self.height))
         plate = scene.rgb.copy()
         plate[y0:y1, x0:x1] = rebuilt
         return plate
@@ -231,7 +238,7 @@ class Compositor:
         grid_x = layer.x0 + _GRID * np.arange(gw, dtype=np.float64) + (_GRID - 1) / 2
         grid_y = layer.y0 + _GRID * np.arange(gh, dtype=np.float64) + (_GRID - 1) / 2
         ramp = max(2.0 * _GRID, _RAMP * body.height)
-        window = edge_window(grid_x, grid_y, self._stage, ramp, _HOLD)
+        window = edge_window(grid_x, grid_y, self._photo_box, ramp, _HOLD)
         frames = np.arange(self.motion.plan.cycle_frames, dtype=np.float64)
         maps = backward_maps(Rig(body, self.motion), grid_x, grid_y, window, frames)
         maps[..., 0] -= layer.x0
@@ -240,26 +247,38 @@ class Compositor:
 
     def _zoom_maps(self, layer: _Layer) -> NDArray[np.float32]:
         """The whole photo's motion: a zoom on each beat about the middle of its lower edge,
-        with a little sway, never below 1x, so it never shows past the photo's edges and no
-        region stretches more than any other (one scale for the whole picture, no funhouse).
+        with a little sway, easing to nothing at the photo's edges (which stay put), and no
+        region stretched by more than ``_WHOLE_STRETCH``: one gentle pulse, no funhouse.
         """
         motion = self.motion
         frames = np.arange(motion.plan.cycle_frames, dtype=np.float64)
         middle = np.array([0.6])
-        beat = -motion.stretch(frames, middle)[:, 0] / max(motion.squash, 1e-9)  # 1: landing
-        zoom = 1.0 + _WHOLE_ZOOM * motion.squash * (beat - beat.min()) / max(np.ptp(beat), 1e-9)
+        beat = -motion.stretch(frames, middle)[:, 0]
+        zoom = _WHOLE_ZOOM * motion.squash * (beat - beat.min()) / max(np.ptp(beat), 1e-9)
         sway = motion.shift(frames, middle)[:, 0] / max(motion.sway, 1e-9)
-        x0, _y0, x1, y1 = self._stage
+        x0, y0, x1, y1 = self._photo_box
         anchor_x, anchor_y = (x0 + x1) / 2, float(y1)
-        # Zooming in by z leaves (1 - 1/z) of the half-width to spare on each side.
-        shift = sway * (1 - 1 / zoom) * (x1 - x0) / 2
         gw, gh = layer.width // _GRID, layer.height // _GRID
         gx = layer.x0 + _GRID * np.arange(gw, dtype=np.float64) + (_GRID - 1) / 2
         gy = layer.y0 + _GRID * np.arange(gh, dtype=np.float64) + (_GRID - 1) / 2
-        maps = np.empty((len(frames), gh, gw, 2), np.float32)
-        for f in range(len(frames)):
-            maps[f, :, :, 0] = (anchor_x + (gx - anchor_x) / zoom[f] - shift[f] - layer.x0)[None]
-            maps[f, :, :, 1] = (anchor_y + (gy - anchor_y) / zoom[f] - layer.y0)[:, None]
+        window = edge_window(gx, gy, self._photo_box, _WHOLE_FADE * min(x1 - x0, y1 - y0), _HOLD)
+        # Backward: each point samples from nearer the anchor as the picture grows.
+        moved = np.empty((len(frames), gh, gw, 2), np.float32)
+        moved[..., 0] = -zoom[:, None, None] * (gx - anchor_x)[None, None, :]
+        moved[..., 0] -= (zoom * sway * 0.5 * (x1 - x0))[:, None, None]
+        moved[..., 1] = -zoom[:, None, None] * (gy - anchor_y)[None, :, None]
+        moved *= window[None, :, :, None]
+        stretch = (
+            max(
+                float(np.abs(np.diff(moved, axis=1)).max(initial=0.0)),
+                float(np.abs(np.diff(moved, axis=2)).max(initial=0.0)),
+            )
+            / _GRID
+        )
+        if stretch > _WHOLE_STRETCH:
+            moved *= np.float32(_WHOLE_STRETCH / stretch)
+        identity = np.stack(np.meshgrid(gx - layer.x0, gy - layer.y0), axis=-1)
+        maps: NDArray[np.float32] = (identity[None] + moved).astype(np.float32)
         return maps
 
     def _overlay_layer(self, overlay: Overlay) -> _Layer:

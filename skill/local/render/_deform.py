@@ -28,6 +28,7 @@ Array = NDArray[np.float64]
 _ROWS = 7  # handle rows from the base to the top
 _COLS = 5  # handles across the subject at each row
 _INSET = 0.1  # the outer handles sit this far in from the row's edges (fraction of its width)
+_TOP_ROW = 0.94  # the highest row, as a share of the height (the very top is a point)
 _RIGIDITY = 0.55  # share of the rigid solution in the body (1: all rigid, 0: all affine)
 _MLS_STEP = 2  # the field is solved every this many grid cells, then enlarged
 _INVERT_STEPS = 3
@@ -71,24 +72,29 @@ def _row_extent(mask: NDArray[np.uint8], y: float, band: int) -> tuple[float, fl
 
 
 def _handles(body: Body) -> tuple[Array, Array, Array]:
-    """Rest positions (K, 2), heights ``u`` and sides ``s`` of the handle lattice."""
+    """Rest positions (K, 2), heights ``u`` and sides ``s`` of the handle lattice.
+
+    ``s`` is measured against the subject's widest half-width, not the row's: handles on a
+    narrow row (a head's crown) sit near the axis and move together, instead of spreading
+    their part-wise lag over a few pixels and pinching the outline there.
+    """
+    rows: list[tuple[float, float, float]] = []
+    band = max(2, round(body.height / _ROWS / 3))
+    for u in np.linspace(0.0, _TOP_ROW, _ROWS):
+        y = body.base_y - u * body.height
+        extent = _row_extent(body.mask, min(y, body.base_y - 1), band)
+        if extent is not None:
+            rows.append((float(u), *extent))
+    half = max(1.0, max((right - left) / 2 for _, left, right in rows)) if rows else 1.0
     points: list[tuple[float, float]] = []
     heights: list[float] = []
     sides: list[float] = []
-    band = max(2, round(body.height / _ROWS / 3))
-    for u in np.linspace(0.0, 1.0, _ROWS):
-        y = body.base_y - u * body.height
-        extent = _row_extent(body.mask, min(y, body.base_y - 1), band)
-        if extent is None:
-            continue
-        left, right = extent
+    for u, left, right in rows:
         inset = _INSET * (right - left)
-        half = max(1.0, (right - left) / 2)
-        middle = (left + right) / 2
         for x in np.linspace(left + inset, right - inset, _COLS):
-            points.append((float(x), float(y)))
-            heights.append(float(u))
-            sides.append(float((x - middle) / half))
+            points.append((float(x), body.base_y - u * body.height))
+            heights.append(u)
+            sides.append(float(np.clip((x - body.axis_x) / half, -1.0, 1.0)))
     return np.array(points), np.array(heights), np.array(sides)
 
 
@@ -108,33 +114,30 @@ class Rig:
         body, motion = self.body, self.motion
         height = body.height
         neck = 1.0 - body.rigid_top
+        # A head rides on the neck, as late as the top would be: its own follow-through.
+        late = frames - motion.lag * (1.0 - neck) * motion.plan.fps
         out = np.empty((len(frames), len(self.u), 2))
         table = np.linspace(0.0, 1.0, 41)
         for k, (u, s) in enumerate(zip(self.u, self.s, strict=True)):
-            u_here = min(u, neck)
-            sides = np.full_like(table, s)
-            climbed = self._climb(frames, table, sides, neck)
-            rise = np.array([np.interp(u_here, table, row) for row in climbed])
-            strain = motion.stretch(frames, np.array([u_here]), np.array([s]))[:, 0] / neck
-            sway = motion.shift(frames, np.array([u_here]), np.array([s]))[:, 0]
+            head = bool(u > neck)
+            when, side = (late, 0.0) if head else (frames, float(s))
+            here, sides = np.array([min(u, neck)]), np.array([side])
+            climbed = self._climb(when, table, np.full_like(table, side), neck)
+            rise = np.array([np.interp(here[0], table, row) for row in climbed])
+            strain = motion.stretch(when, here, sides)[:, 0] / neck
+            sway = motion.shift(when, here, sides)[:, 0]
             x0, y0 = self.rest[k]
-            # Narrower as it stretches, wider as it squashes: the area stays.
-            out[:, k, 0] = body.axis_x + (x0 - body.axis_x) / (1 + strain) + sway * height
-            out[:, k, 1] = body.base_y - rise * height
-            if u > neck:  # the head: carried rigidly on the neck, tilted with the sway
-                tilt = np.arctan2(
-                    (
-                        motion.shift(frames, np.array([neck]), np.array([0.0]))
-                        - motion.shift(frames, np.array([neck - 0.1]), np.array([0.0]))
-                    )[:, 0],
-                    0.1,
-                )
-                cos, sin = _rotation(tilt)
-                dx, dy = x0 - body.axis_x, y0 - (body.base_y - neck * height)
-                pivot_x = body.axis_x + sway * height
-                pivot_y = out[:, k, 1]
-                out[:, k, 0] = pivot_x + cos * dx - sin * dy
-                out[:, k, 1] = pivot_y + sin * dx + cos * dy
+            if not head:
+                # Narrower as it stretches, wider as it squashes: the area stays.
+                out[:, k, 0] = body.axis_x + (x0 - body.axis_x) / (1 + strain) + sway * height
+                out[:, k, 1] = body.base_y - rise * height
+                continue
+            # The head: carried rigidly on the neck, tilted as the neck leans.
+            below = motion.shift(when, np.array([neck - 0.1]), sides)[:, 0]
+            cos, sin = _rotation(np.arctan2(sway - below, 0.1))
+            dx, dy = x0 - body.axis_x, y0 - (body.base_y - neck * height)
+            out[:, k, 0] = body.axis_x + sway * height + cos * dx - sin * dy
+            out[:, k, 1] = body.base_y - rise * height + sin * dx + cos * dy
         return out
 
     def _climb(self, frames: Array, table: Array, sides: Array, neck: float) -> Array:

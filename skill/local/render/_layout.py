@@ -1,15 +1,17 @@
 """Fit the photo to the canvas: real photo on most of it, the subject whole with room to move.
 
 The photo is cropped to cover the canvas ("cover") around the subject, unless that would cut the
-subject (with the room its motion needs): then it is shrunk, but never below the scale at which
-real photo still fills ``_MIN_FILL`` of the canvas. What the photo leaves uncovered is a blurred,
-dimmed copy of it; a photo whose background is plain (or transparent) instead has that backdrop
-extended over the whole canvas, so the subject stands on one seamless colour.
+subject (with the room its motion needs) and a smaller scale, at which real photo still fills
+``_MIN_FILL`` of the canvas, would not: then it is shrunk just enough. What the photo leaves
+uncovered is the photo mirrored past its edge, blurred and dimmed; a photo whose background is
+plain (or transparent) instead has that backdrop continued over the whole canvas, so the subject
+stands on one seamless colour.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,9 +27,11 @@ _TOP_MARGIN = 0.05  # of the canvas height, above the subject and its stretch
 _BOTTOM_MARGIN = 0.03
 _KEEP_TOP = 0.3  # the upper share of the subject whose width the crop keeps whole
 _GROUNDED = 0.97  # a subject reaching this far down stands on the photo's lower edge
+_SNAP = 0.92  # a scale this close to "cover" is taken as "cover"
 _MAX_ENLARGE = 2.0  # a seamless backdrop allows enlarging past "cover", up to this factor
-_BACKDROP_DIM = 0.78
-_BACKDROP_BLUR = 0.035  # Gaussian sigma as a fraction of the canvas's long side
+_BAR_DIM = 0.85  # bars: the photo's edge continued, blurred and dimmed this much
+_BAR_BLUR = 0.08  # ... with a Gaussian sigma this fraction of the canvas's long side
+_SEAMLESS_BLUR = 0.02  # a plain backdrop's continuation: its edge repeated, softened
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,10 @@ class Scene:
 
     rgb: NDArray[np.uint8]
     subject: NDArray[np.float32]  # probability, canvas-sized
-    photo_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of real photo on the canvas
-    stage: tuple[int, int, int, int]  # where the subject may move: the photo, or the canvas
+    # Where the photo is on the canvas (x0, y0, x1, y1), and so where the subject may move:
+    # the whole canvas when its plain backdrop goes on seamlessly over all of it.
+    photo_box: tuple[int, int, int, int]
+    source_box: tuple[int, int, int, int]  # where the photo's own pixels are
     placement: tuple[float, float, float]  # (scale, dx, dy): photo (x, y) -> canvas x*s+dx, ...
     seamless: bool  # the backdrop was extended (plain or transparent background)
 
@@ -58,12 +64,23 @@ def paper_colour(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> NDArray[np
     return paper
 
 
-def _subject_box(prob: NDArray[np.float32]) -> tuple[float, float, float, float] | None:
-    """The box that must stay whole on the canvas, in fractions of the photo (x0, y0, x1, y1).
+class _Keep(NamedTuple):
+    """What must stay whole on the canvas, in fractions of the photo, and where its middle is."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    centre_x: float
+
+
+def _subject_box(prob: NDArray[np.float32]) -> _Keep | None:
+    """The box that must stay whole on the canvas.
 
     Its height is the subject's; its width is that of the subject's upper part (``_KEEP_TOP``
     of its height: a head, a face, shoulders), which a crop must never cut. Lower down the
-    subject may reach past the canvas's sides, as a bust does past the photo's own.
+    subject may reach past the canvas's sides, as a bust does past the photo's own. A crop is
+    centred on that upper part's mass (a face, not the middle of a wide body).
     """
     mask = prob > 0.5
     ys = np.flatnonzero(mask.any(axis=1))
@@ -72,8 +89,10 @@ def _subject_box(prob: NDArray[np.float32]) -> tuple[float, float, float, float]
         return None
     top, bottom = int(ys[0]), int(ys[-1]) + 1
     upper = mask[top : top + max(1, round(_KEEP_TOP * (bottom - top)))]
-    xs = np.flatnonzero(upper.any(axis=0))
-    return xs[0] / width, top / height, (xs[-1] + 1) / width, bottom / height
+    columns = upper.sum(axis=0)
+    xs = np.flatnonzero(columns)
+    centre = float((columns * (np.arange(width) + 0.5)).sum() / columns.sum())
+    return _Keep(xs[0] / width, top / height, (xs[-1] + 1) / width, bottom / height, centre / width)
 
 
 def _fill_scale(photo: tuple[int, int], canvas: tuple[int, int], share: float) -> float:
@@ -91,7 +110,7 @@ def _fill_scale(photo: tuple[int, int], canvas: tuple[int, int], share: float) -
 def _scale(
     photo: tuple[int, int],
     canvas: tuple[int, int],
-    box: tuple[float, float, float, float] | None,
+    box: _Keep | None,
     reach: Reach,
     seamless: bool,
 ) -> float:
@@ -106,7 +125,7 @@ def _scale(
     cover = max(cw / width, ch / height)
     if box is None:
         return cover
-    x0, y0, x1, y1 = box[0] * width, box[1] * height, box[2] * width, box[3] * height
+    x0, y0, x1, y1 = box.x0 * width, box.y0 * height, box.x1 * width, box.y1 * height
     sub_h = y1 - y0
     up = min(reach.up * sub_h, y0)
     left, right = min(reach.side * sub_h, x0), min(reach.side * sub_h, width - x1)
@@ -118,7 +137,11 @@ def _scale(
     )
     if seamless:
         return min(fits, cover * _MAX_ENLARGE)
-    return max(_fill_scale(photo, canvas, _MIN_FILL), min(cover, fits))
+    if fits >= _SNAP * cover:  # nearly whole at "cover": a thin bar would look like a mistake
+        return cover
+    # Shrunk to keep the subject whole, but never below the least share of real photo (a
+    # subject too wide even then is cut at the canvas's sides, the least it can be).
+    return max(fits, _fill_scale(photo, canvas, _MIN_FILL))
 
 
 def _offset(size: float, canvas: int, centre: float, want: float, clamp: bool) -> int:
@@ -130,39 +153,32 @@ def _offset(size: float, canvas: int, centre: float, want: float, clamp: bool) -
     return round(float(np.clip(want - centre, canvas - size, 0)))
 
 
-def _backdrop(rgb: NDArray[np.uint8], canvas: tuple[int, int]) -> NDArray[np.uint8]:
-    """The photo blurred, enlarged to cover the canvas and dimmed a little (made small: cheap)."""
-    cw, ch = canvas
-    small_w, small_h = max(8, cw // 8), max(8, ch // 8)
-    height, width = rgb.shape[:2]
-    cover = max(small_w / width, small_h / height) * 1.08
-    resized = cv2.resize(
-        rgb,
-        (max(1, round(width * cover)), max(1, round(height * cover))),
-        interpolation=cv2.INTER_AREA,
-    )
-    y0 = (resized.shape[0] - small_h) // 2
-    x0 = (resized.shape[1] - small_w) // 2
-    crop = resized[y0 : y0 + small_h, x0 : x0 + small_w]
-    sigma = _BACKDROP_BLUR * max(small_w, small_h)
-    blurred = cv2.GaussianBlur(crop, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    dimmed = cv2.convertScaleAbs(blurred, alpha=_BACKDROP_DIM)
-    out: NDArray[np.uint8] = cv2.resize(dimmed, (cw, ch), interpolation=cv2.INTER_CUBIC)
-    return out
-
-
 def extend_backdrop(
-    placed: NDArray[np.uint8], box: tuple[int, int, int, int], canvas: tuple[int, int]
+    placed: NDArray[np.uint8],
+    box: tuple[int, int, int, int],
+    canvas: tuple[int, int],
+    *,
+    plain: bool = True,
 ) -> NDArray[np.uint8]:
-    """The canvas filled by continuing the photo's own edge colours outwards (a plain backdrop
-    goes on as itself): each row, then each column, takes its nearest photo pixel, softened."""
+    """The canvas around the photo ``placed`` at ``box``, continuing the photo outwards.
+
+    The edge's colours go on as they are, softened: a plain backdrop continues as itself.
+    Otherwise (``plain`` false) the bar is blurred more and dimmed: the photo going on out of
+    focus. Only the outermost row or column is repeated, so the subject never shows in a bar
+    (as it would in a blurred copy of the photo, or a mirror of it).
+    """
     cw, ch = canvas
     x0, y0, x1, y1 = box
-    out = cv2.copyMakeBorder(placed, y0, ch - y1, x0, cw - x1, cv2.BORDER_REPLICATE)
     if (x0, y0, x1, y1) == (0, 0, cw, ch):
-        return np.asarray(out, np.uint8)
-    # Soften what was replicated (streaks of the edge's detail), not the photo itself.
-    soft = cv2.GaussianBlur(out, (0, 0), max(4.0, 0.02 * max(cw, ch)))
+        return placed
+    out = cv2.copyMakeBorder(placed, y0, ch - y1, x0, cw - x1, cv2.BORDER_REPLICATE)
+    sigma = (_SEAMLESS_BLUR if plain else _BAR_BLUR) * max(cw, ch)
+    # Blurred small (cheap), then enlarged: the blur is wide anyway.
+    small = cv2.resize(out, (max(8, cw // 8), max(8, ch // 8)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), max(1.0, sigma / 8), borderType=cv2.BORDER_REFLECT)
+    soft = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    if not plain:
+        soft = cv2.convertScaleAbs(soft, alpha=_BAR_DIM)
     soft[y0:y1, x0:x1] = placed
     return np.asarray(soft, np.uint8)
 
@@ -188,27 +204,21 @@ def compose_scene(
     if box is None:
         ox, oy = _offset(pw, cw, pw / 2, cw / 2, True), _offset(ph, ch, ph / 2, ch / 2, True)
     else:
-        sub_h = (box[3] - box[1]) * ph
+        sub_h = (box.y1 - box.y0) * ph
         # A subject on a seamless backdrop floats: its photo's edge is only a tight crop.
-        grounded = box[3] > _GROUNDED and not seamless
-        ox = _offset(pw, cw, (box[0] + box[2]) / 2 * pw, cw / 2, not seamless)
+        grounded = box.y1 > _GROUNDED and not seamless
+        ox = _offset(pw, cw, box.centre_x * pw, cw / 2, not seamless)
         if grounded:  # the subject stands on the photo's lower edge: keep that edge down
             oy = round(ch - ph)
         else:
             top = ch * _TOP_MARGIN + reach.up * sub_h
             want = (top + ch * (1 - _BOTTOM_MARGIN)) / 2
-            oy = _offset(ph, ch, (box[1] + box[3]) / 2 * ph, want, not seamless)
+            oy = _offset(ph, ch, (box.y0 + box.y1) / 2 * ph, want, not seamless)
     vx0, vy0 = max(0, ox), max(0, oy)
     vx1, vy1 = min(cw, ox + round(pw)), min(ch, oy + round(ph))
     placed = _place(rgb, scale, (ox, oy), (vx0, vy0, vx1, vy1))
-    photo_box = (vx0, vy0, vx1, vy1)
-    if seamless:
-        canvas_rgb = extend_backdrop(placed, photo_box, canvas)
-    elif photo_box != (0, 0, cw, ch):
-        canvas_rgb = _backdrop(rgb, canvas)
-        canvas_rgb[vy0:vy1, vx0:vx1] = placed
-    else:
-        canvas_rgb = placed
+    source_box = (vx0, vy0, vx1, vy1)
+    canvas_rgb = extend_backdrop(placed, source_box, canvas, plain=seamless)
     subject = np.zeros((ch, cw), np.float32)
     subject[vy0:vy1, vx0:vx1] = cv2.warpAffine(
         prob,
@@ -217,8 +227,9 @@ def compose_scene(
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    stage = (0, 0, cw, ch) if seamless else photo_box
-    return Scene(canvas_rgb, subject, photo_box, stage, (scale, float(ox), float(oy)), seamless)
+    photo_box = (0, 0, cw, ch) if seamless else source_box
+    placement = (scale, float(ox), float(oy))
+    return Scene(canvas_rgb, subject, photo_box, source_box, placement, seamless)
 
 
 def _place(

@@ -243,7 +243,7 @@ class Motion:
             _pulse_train(plan, lean, alternate=True), plan, table["sway_spring"], wobble, damping
         )
         squash = float(level["squash"]) * float(style["squash"])
-        return cls(
+        free = cls(
             plan=plan,
             squash=squash,
             sway=float(level["sway"]) * float(style["sway"]),
@@ -257,6 +257,10 @@ class Motion:
             hop_launch=float(beat["launch"]["at"]),
             hop_land=float(beat["impact"]["at"]),
         )
+        # However strong, the subject stays near its place: beyond this it would leave the
+        # photo, or sweep over background that should stay still.
+        most = table["max_reach"]
+        return free.fitted(float(most["up"]), float(most["sway"]) + free.reach().widen)
 
     def fitted(self, up: float, side: float) -> Motion:
         """The same motion kept within ``up`` above the subject and ``side`` beside it.

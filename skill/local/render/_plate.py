@@ -1,15 +1,15 @@
 """The background behind the subject, rebuilt once, and the subject's edge and colour.
 
 What the subject uncovers when it squashes or sways must look like the rest of the
-background: the same brightness, the same grain, no trace of the old outline. So the plate
-is rebuilt *entirely* from pixels outside the subject's footprint, in two parts:
+background: the same brightness, the same grain and texture, no trace of the old outline. So
+the plate is rebuilt *entirely* from pixels outside the subject's footprint:
 
-* structure: the photo at 1/``_COARSE`` size, the footprint inpainted there (cheap however
-  large the hole), enlarged again;
-* grain: the photo's own detail (photo minus that structure) mirrored across the hole's
-  edge, each hole pixel taking the detail at its reflection in the nearest known pixel.
-  A reflection is locally an isometry, so the texture keeps its scale, contrast and
-  orientation along the edge, and it joins the untouched photo with no seam.
+* structure: the photo's colour and light at 1/``_COARSE`` size, the footprint filled there
+  with the smoothest surface through its rim (a gradient carries straight on through);
+* detail: everything finer (texture, grain, out-of-focus blobs), each pixel taking the detail
+  at its reflection in the nearest pixel outside, as deep as the motion can ever uncover. A
+  reflection is continuous at the edge (no seam, no line along the old outline) and keeps the
+  texture's scale and contrast; deeper in, which nothing uncovers, the detail fades out.
 
 Then the subject's side: :func:`refine_alpha` snaps the rough mask's edge onto the photo's
 own (a colour guided filter), and :func:`unmix_foreground` takes the old background out of
@@ -25,16 +25,15 @@ from ._cv import cv2
 
 __all__ = ["clean_plate", "refine_alpha", "unmix_foreground"]
 
-_COARSE = 16  # the structure is rebuilt at 1/16 size; detail finer than that is copied
+_COARSE = 32  # the structure (colour, light) is rebuilt at 1/32 size; finer is reflected
+_STRUCTURE_SUPPORT = 0.1  # a small pixel with this share of known photo under it is known
 _RELAX = 16  # Jacobi steps at that size
 _RELAX_COARSE = 64  # ... and at each coarser level of its pyramid
-_BLOCK = 16  # the copied blocks are twice this across and overlap by half
-_REACH_TRIES = 6  # lengths tried (in blocks beyond the nearest clean pixel) for each copy
-_RING = 6  # pixels of known ring outside the hole that the copies are aligned with
-_ALIGN = 8  # pixels a sector's shift may be nudged by, either way, to align its texture
-_ALIGN_SAMPLES = 400  # ring pixels compared per sector
-_MIRROR_FULL = 3.0  # up to this deep into the hole the detail is mirrored alone
-_MIRROR_DEEP = 10.0  # ... fading to copied blocks alone by this depth
+_MIRROR_FADE = 0.35  # the rebuilt detail fades out over the last 35 % of its depth
+_MIRROR_FULL = 3.0  # up to this deep the detail is reflected alone (no seam at the edge)
+_MIRROR_DEEP = 10.0  # ... then copied straight from further out, alone from this depth
+_NORMAL_SMOOTH = 12.0  # pixels of blur of the hole whose slope says which way is out
+_MIRROR_MARGIN = 8  # extra pixels of ring around the hole the work box keeps
 _BOUNCES = 4  # reflections tried when the first lands in the hole again (a thin strip)
 _ALPHA_BAND = 8  # pixels either side of the rough outline where the true edge may lie
 _ALPHA_SCALE = 2  # the guided filter runs at half size
@@ -52,11 +51,12 @@ Mask = NDArray[np.uint8]
 # -- the plate --------------------------------------------------------------------------------
 
 
-def clean_plate(rgb: Image, hole: Mask) -> Image:
+def clean_plate(rgb: Image, hole: Mask, reveal: int | None = None) -> Image:
     """``rgb`` with every pixel of ``hole`` (0/1) rebuilt from the pixels outside it only.
 
-    Pixels outside ``hole`` come back bit-identical. The hole is expected to cover the
-    subject's whole footprint, soft edge and all: nothing in it is ever used.
+    ``reveal``: how deep into the hole anything is ever seen (the motion's reach, in pixels);
+    the reflection fills that band, a smooth inpaint the rest. None: reflect everywhere.
+    Pixels outside ``hole`` come back bit-identical; nothing in the hole is ever used.
     """
     height, width = hole.shape
     out = rgb.copy()
@@ -64,24 +64,42 @@ def clean_plate(rgb: Image, hole: Mask) -> Image:
     hx, hy, hw, hh = cv2.boundingRect(hole)
     if hw == 0:
         return out
-    if hw == width and hh == height and hole.all():
-        raise ValueError("the hole covers the whole picture: nothing to rebuild it from")
-    # Work on the hole's box and enough around it for every copy to come from inside.
-    margin = min(hw, hh) // 2 + 8 * _BLOCK
+    if hole.all():  # nothing to rebuild from: a neutral grey, not a crash
+        out[:] = 128
+        return out
+    depth_limit = float(max(hw, hh)) if reveal is None else float(max(4, reveal))
+    # Work on the hole's box and the ring around it the reflections reach into.
+    margin = round(min(depth_limit, max(hw, hh) / 2)) + _MIRROR_MARGIN
     x0, y0 = max(0, hx - margin), max(0, hy - margin)
     x1, y1 = min(width, hx + hw + margin), min(height, hy + hh + margin)
     box_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     box_hole = np.ascontiguousarray(hole[y0:y1, x0:x1])
+    if box_hole.all():  # the ring is off the picture: widen to all of it
+        x0, y0, x1, y1 = 0, 0, width, height
+        box_rgb, box_hole = rgb, hole
+    dist, labels = cv2.distanceTransformWithLabels(
+        box_hole, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    nearest = np.flatnonzero(box_hole.ravel() == 0)[labels.ravel() - 1]
+    ys, xs = np.nonzero(box_hole)
+    depth = dist[ys, xs]
+    # Reflection alone near the edge, easing into the smooth fill by ``depth_limit``.
+    share = np.clip((depth_limit - depth) / (_MIRROR_FADE * depth_limit), 0.0, 1.0)
+    share = (share * share * (3 - 2 * share))[:, None]
     structure = _structure(box_rgb, box_hole)
-    detail = cv2.subtract(box_rgb, structure, dtype=cv2.CV_16S)  # the grain, signed
-    # Only the hole's own box is rebuilt: ``(hx, hy)`` relative to the work box.
-    inner = (hx - x0, hy - y0, hw, hh)
-    grain = _grain(detail, box_hole, inner)
-    ix, iy = inner[0], inner[1]
-    base = structure[iy : iy + hh, ix : ix + hw].astype(np.float32)
-    filled = np.clip(base + grain + np.float32(0.5), 0, 255).astype(np.uint8)
-    where = hole[hy : hy + hh, hx : hx + hw] > 0
-    out[hy : hy + hh, hx : hx + hw][where] = filled[where]
+    detail = (box_rgb.astype(np.float32) - structure).reshape(-1, 3)
+    mirrored = detail[_mirror_sources(box_hole, nearest, ys, xs)]
+    # Deeper than a few pixels a reflection would turn a pattern (bricks, stripes) into a
+    # zigzag: there the detail is copied straight, from ``depth_limit`` further out along
+    # the edge's normal, which moves a pattern without turning it.
+    shifted, found = _shifted_sources(box_hole, ys, xs, depth_limit + _MIRROR_DEEP)
+    straight = np.clip((depth - _MIRROR_FULL) / (_MIRROR_DEEP - _MIRROR_FULL), 0.0, 1.0)
+    straight = (straight * found)[:, None]
+    grain = mirrored + (detail[shifted] - mirrored) * straight
+    fill = structure[ys, xs].astype(np.float32) + grain * share
+    box_out = box_rgb.copy()
+    box_out[ys, xs] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = box_out
     return out
 
 
@@ -90,10 +108,12 @@ def _structure(rgb: Image, hole: Mask) -> Image:
 
     A Gaussian pyramid (a clean low-pass: what is left above it, the detail, holds all the
     stripes and grain, not an aliased share of them) of the known pixels alone, normalised
-    by their share; at 1/``_COARSE`` size a pixel counts as known only if none of its
-    footprint is hole, so no subject colour leaks in. The hole is filled there with the
-    harmonic (smoothest) surface through its rim: a gradient carries straight through, a lit
-    patch fades out gently, and no average colour sits as a flat blob.
+    by their share (no subject colour leaks in: hole pixels weigh nothing); at 1/``_COARSE``
+    size a pixel counts as known if enough of its footprint is, so right up to the hole the
+    structure is the photo's own low-pass and the detail left above it has no step in it.
+    The hole is filled there with the harmonic (smoothest) surface through its rim: a gradient
+    carries straight through, a lit patch fades out gently, and no average colour sits as a
+    flat blob.
     """
     known = (1 - hole).astype(np.float32)
     colour = rgb.astype(np.float32) * known[:, :, None]
@@ -102,7 +122,7 @@ def _structure(rgb: Image, hole: Mask) -> Image:
         sizes.append((colour.shape[1], colour.shape[0]))
         colour, known = cv2.pyrDown(colour), cv2.pyrDown(known)
     small: NDArray[np.float32] = (colour / np.maximum(known, 1e-6)[:, :, None]).astype(np.float32)
-    clean = (known > 0.9999).astype(np.float32)
+    clean = (known > _STRUCTURE_SUPPORT).astype(np.float32)
     if not clean.any():  # no clean small pixel: the average of what is known, flat
         small[:] = rgb[hole == 0].mean(axis=0)
     else:
@@ -149,212 +169,6 @@ def _relax(
     return colour
 
 
-def _grain(
-    detail: NDArray[np.int16], hole: Mask, inner: tuple[int, int, int, int]
-) -> NDArray[np.float32]:
-    """The fine detail for the hole's box ``inner`` (x, y, w, h in ``detail``), from outside.
-
-    Two sources, crossfaded by depth. Along the edge, each pixel mirrors the detail across
-    it (see :func:`_mirror_sources`): a reflection matches the outside texture exactly at the
-    edge, so there is no seam. Deeper in, a reflection would turn the texture (bricks laid at
-    the angle of the outline) and fold it along the hole's spine, so there overlapping
-    blocks are copied *straight* from outside (:func:`_block_offsets`), feathered together.
-    """
-    ix, iy, iw, ih = inner
-    dist, labels = cv2.distanceTransformWithLabels(
-        hole, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    flat_hole = hole.ravel() > 0
-    nearest = np.flatnonzero(~flat_hole)[labels.ravel() - 1]  # label k: k-th known pixel
-    depth = dist[iy : iy + ih, ix : ix + iw]
-    blocks, weight = _blocks(detail, hole, inner, dist, nearest)
-    # Renormalise where some blocks found no clean source; where none did, mirror alone.
-    mirror_share = np.clip((_MIRROR_DEEP - depth) / (_MIRROR_DEEP - _MIRROR_FULL), 0, 1)
-    mirror_share[weight < 0.05] = 1.0
-    grain: NDArray[np.float32] = (blocks / np.maximum(weight, 0.05)[:, :, None]).astype(np.float32)
-    need = (mirror_share > 0) & (hole[iy : iy + ih, ix : ix + iw] > 0)
-    ys, xs = np.nonzero(need)
-    source = _mirror_sources(hole, nearest, ys + iy, xs + ix)
-    mirrored = detail.reshape(-1, 3)[source].astype(np.float32)
-    share = mirror_share[ys, xs][:, None]
-    grain[ys, xs] = mirrored * share + grain[ys, xs] * (1 - share)
-    return grain
-
-
-def _blocks(
-    detail: NDArray[np.int16],
-    hole: Mask,
-    inner: tuple[int, int, int, int],
-    dist: NDArray[np.float32],
-    nearest: NDArray[np.intp],
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Detail copied in half-overlapping ``2 * _BLOCK`` squares over ``inner``, each from a
-    clean square straight outward, with sin² windows that sum to one: the weighted sum and
-    the weight found (below one where a square found no source)."""
-    ix, iy, iw, ih = inner
-    step = _BLOCK
-    offsets, valid = _block_offsets(detail, hole, inner, dist, nearest)
-    ny, nx = valid.shape
-    # Pixel y of the box lies in blocks y // step and y // step + 1, at these weights.
-    rise_y = np.sin(np.pi * ((np.arange(ih) % step) + 0.5) / (2 * step)) ** 2
-    rise_x = np.sin(np.pi * ((np.arange(iw) % step) + 0.5) / (2 * step)) ** 2
-    cell_y, cell_x = np.arange(ih) // step, np.arange(iw) // step
-    grid_x, grid_y = np.meshgrid(
-        np.arange(ix, ix + iw, dtype=np.float32), np.arange(iy, iy + ih, dtype=np.float32)
-    )
-    total = np.zeros((ih, iw, 3), np.float32)
-    weight = np.zeros((ih, iw), np.float32)
-    for dy in (0, 1):
-        wy = (rise_y if dy else 1 - rise_y).astype(np.float32)
-        rows = np.minimum(cell_y + dy, ny - 1)
-        for dx in (0, 1):
-            wx = (rise_x if dx else 1 - rise_x).astype(np.float32)
-            cols = np.minimum(cell_x + dx, nx - 1)
-            ok = valid[rows[:, None], cols[None, :]]
-            w = np.outer(wy, wx) * ok
-            shift = offsets[rows[:, None], cols[None, :]]
-            copied = cv2.remap(
-                detail,
-                grid_x + shift[:, :, 1],
-                grid_y + shift[:, :, 0],
-                cv2.INTER_NEAREST,
-                borderMode=cv2.BORDER_REFLECT,
-            )
-            total += copied * w[:, :, None]
-            weight += w
-    return total, weight
-
-
-def _block_offsets(
-    detail: NDArray[np.int16],
-    hole: Mask,
-    inner: tuple[int, int, int, int],
-    dist: NDArray[np.float32],
-    nearest: NDArray[np.intp],
-) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Per block of ``inner``, a shift (dy, dx) to a clean square of the same size, and
-    whether one was found.
-
-    Block (i, j) is centred on ``(iy + i * _BLOCK, ix + j * _BLOCK)`` and reaches ``_BLOCK``
-    either way. The shift points from the centre to its nearest known pixel and beyond,
-    its direction rounded to one of 16 and its length the same for all blocks of that
-    direction, so neighbouring blocks mostly share one (and their copies join seamlessly);
-    turned or lengthened a few times until the square it lands on has no hole pixel in it.
-    """
-    height, width = hole.shape
-    ix, iy, iw, ih = inner
-    step = _BLOCK
-    ny, nx = ih // step + 2, iw // step + 2
-    cy = iy + step * np.arange(ny)
-    cx = ix + step * np.arange(nx)
-    cyc, cxc = np.clip(cy, 0, height - 1), np.clip(cx, 0, width - 1)
-    centre = (cyc[:, None] * width + cxc[None, :]).ravel()
-    depth = dist.ravel()[centre]
-    qy, qx = np.divmod(nearest[centre], width)
-    away_y = (qy - cyc.repeat(nx)).astype(np.float64)
-    away_x = (qx - np.tile(cxc, ny)).astype(np.float64)
-    # Where the centre is itself known, point away from the hole's depth instead.
-    grad_y, grad_x = np.gradient(dist[cyc[:, None], cxc[None, :]].astype(np.float64))
-    shallow = depth < 1
-    away_y[shallow], away_x[shallow] = -grad_y.ravel()[shallow], -grad_x.ravel()[shallow]
-    sector = np.round(np.arctan2(away_y, away_x) / (np.pi / 8)).astype(np.intp) % 16
-    angle = sector * (np.pi / 8)
-    # One length per direction, enough for its deepest block: one shift for the whole sector.
-    deepest = np.zeros(16)
-    np.maximum.at(deepest, sector, depth)
-    sector_reach = np.ceil((deepest + 1.5 * step) / step) * step
-    sector_angle = np.arange(16) * (np.pi / 8)
-    shift = np.stack(
-        [
-            np.round(sector_reach * np.sin(sector_angle)),
-            np.round(sector_reach * np.cos(sector_angle)),
-        ],
-        axis=1,
-    ).astype(np.intp)
-    used = np.zeros(16, bool)
-    used[sector[depth > 0]] = True
-    shift += _align(detail, hole, inner, sector.reshape(ny, nx), shift, used)
-    reach = sector_reach[sector]
-    # Each block's rectangle (clipped to the work box), and the hole's integral image.
-    top, left = (cy - step).repeat(nx), np.tile(cx - step, ny)
-    bottom, right = top + 2 * step, left + 2 * step
-    top, left = np.maximum(top, 0), np.maximum(left, 0)
-    bottom, right = np.minimum(bottom, height), np.minimum(right, width)
-    integral = cv2.integral(hole)
-    offsets = np.zeros((ny * nx, 2), np.float32)
-    found = np.zeros(ny * nx, bool)
-    for grow in range(_REACH_TRIES):
-        for turn in (0, 1, -1, 2, -2, 3, -3):
-            todo = ~found
-            if not todo.any():
-                break
-            if grow == 0 and turn == 0:  # the sector's own shift, aligned with the texture
-                dy, dx = shift[sector, 0], shift[sector, 1]
-            else:
-                a = angle + turn * (np.pi / 8)
-                length = reach + grow * step
-                dy = np.round(length * np.sin(a)).astype(np.intp)
-                dx = np.round(length * np.cos(a)).astype(np.intp)
-            t, b, lt, rt = top + dy, bottom + dy, left + dx, right + dx
-            inside = (t >= 0) & (lt >= 0) & (b <= height) & (rt <= width)
-            t, b = np.clip(t, 0, height), np.clip(b, 0, height)
-            lt, rt = np.clip(lt, 0, width), np.clip(rt, 0, width)
-            dirty = integral[b, rt] - integral[t, rt] - integral[b, lt] + integral[t, lt]
-            good = todo & inside & (dirty == 0)
-            offsets[good, 0], offsets[good, 1] = dy[good], dx[good]
-            found |= good
-    return offsets.reshape(ny, nx, 2), found.reshape(ny, nx)
-
-
-def _align(
-    detail: NDArray[np.int16],
-    hole: Mask,
-    inner: tuple[int, int, int, int],
-    sector: NDArray[np.intp],
-    shift: NDArray[np.intp],
-    used: NDArray[np.bool_],
-) -> NDArray[np.intp]:
-    """Per sector, a nudge of up to ``_ALIGN`` pixels to its shift that best repeats the
-    texture along the hole's rim: the nudge under which the known ring just outside the
-    hole (in that sector) looks most like itself shifted. Copies made with it then continue
-    the stripes, bricks or grain across the old outline instead of breaking them there.
-    """
-    height, width = hole.shape
-    ix, iy, _, _ = inner
-    step = _BLOCK
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _RING + 1,) * 2)
-    ring_y, ring_x = np.nonzero(cv2.dilate(hole, kernel) - hole)
-    luma = detail.sum(axis=2, dtype=np.int32).ravel()
-    flat_hole = hole.ravel() > 0
-    ny, nx = sector.shape
-    owner = sector[
-        np.clip(np.round((ring_y - iy) / step).astype(np.intp), 0, ny - 1),
-        np.clip(np.round((ring_x - ix) / step).astype(np.intp), 0, nx - 1),
-    ]
-    span = np.arange(-_ALIGN, _ALIGN + 1, 2)
-    nudge_y, nudge_x = (a.ravel() for a in np.meshgrid(span, span, indexing="ij"))
-    nudges = np.zeros((16, 2), np.intp)
-    for s in np.flatnonzero(used):
-        mine = np.flatnonzero(owner == s)
-        if len(mine) < 16:
-            continue
-        mine = mine[:: max(1, len(mine) // _ALIGN_SAMPLES)]
-        py, px = ring_y[mine], ring_x[mine]
-        ty = py[None, :] + shift[s, 0] + nudge_y[:, None]
-        tx = px[None, :] + shift[s, 1] + nudge_x[:, None]
-        inside = (ty >= 0) & (ty < height) & (tx >= 0) & (tx < width)
-        at = np.clip(ty, 0, height - 1) * width + np.clip(tx, 0, width - 1)
-        usable = inside & ~flat_hole[at]
-        misfit = np.abs(luma[at] - luma[py * width + px][None, :]) * usable
-        count = usable.sum(axis=1)
-        score = misfit.sum(axis=1) / np.maximum(count, 1)
-        score[count < len(mine) // 2] = np.inf  # a nudge that mostly lands in the hole
-        if np.isfinite(score).any():
-            best = int(np.argmin(score))
-            nudges[s] = nudge_y[best], nudge_x[best]
-    return nudges
-
-
 def _mirror_sources(
     hole: Mask, nearest: NDArray[np.intp], py: NDArray[np.intp], px: NDArray[np.intp]
 ) -> NDArray[np.intp]:
@@ -384,6 +198,30 @@ def _mirror_sources(
         py, px, q = ry, rx, nearest[r]
     result[pending] = first[pending]
     return result
+
+
+def _shifted_sources(
+    hole: Mask, py: NDArray[np.intp], px: NDArray[np.intp], length: float
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """For hole pixels ``(py, px)``, the flat index of the pixel ``length`` away outwards, and
+    1 where that one is known (else 0).
+
+    "Outwards" is down the slope of the hole mask blurred wide: a direction that turns
+    smoothly along the edge, so the copied texture bends gently round a curve instead of
+    breaking up where the nearest edge pixel jumps.
+    """
+    height, width = hole.shape
+    soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), _NORMAL_SMOOTH)
+    dy = -cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)[py, px].astype(np.float64)
+    dx = -cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)[py, px].astype(np.float64)
+    norm = np.hypot(dy, dx)
+    flat = norm < 1e-6
+    norm[flat] = 1.0
+    sy = _reflect_into(np.round(py + dy / norm * length).astype(np.intp), height)
+    sx = _reflect_into(np.round(px + dx / norm * length).astype(np.intp), width)
+    source = sy * width + sx
+    found = ((hole.ravel()[source] == 0) & ~flat).astype(np.float64)
+    return source, found
 
 
 def _reflect_into(at: NDArray[np.intp], size: int) -> NDArray[np.intp]:
