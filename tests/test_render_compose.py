@@ -86,7 +86,7 @@ def test_without_a_subject_the_whole_photo_moves_gently_and_nothing_stretches() 
         )
         worst_stretch = max(worst_stretch, change / 32)
     assert worst_move > 1.0  # it does move
-    assert worst_stretch < 0.045  # a gentle pulse: no region stretched more than a few %
+    assert worst_stretch < 0.075  # a gentle pulse: no region stretched more than a few %
 
 
 def test_whole_warp_never_shows_past_the_photo() -> None:

@@ -78,6 +78,14 @@ def test_export_renders_the_draft_polls_and_downloads(api: Api, tmp_path: Path) 
     output = seen[-1]["output"]
     assert output["url"].startswith(api.backend.download_base_url)
     assert output["duration"] == pytest.approx(1.0, abs=0.1)
+    # The local renderer says how it found what moves (one of its finders, or none).
+    assert output["subject"] in {
+        "transparency",
+        "person",
+        "plain background",
+        "salient object",
+        "none",
+    }
     assert api.credits() == {"available": 89, "frozen": 0, "total": 89}
 
     video = httpx.get(output["url"])  # the download origin: no token

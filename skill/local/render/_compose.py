@@ -26,8 +26,9 @@ from numpy.typing import NDArray
 from ._cv import cv2
 from ._deform import Body, Rig, backward_maps, edge_window
 from ._layout import Scene, extend_backdrop
+from ._matte import refine_alpha, unmix_foreground
 from ._motion import Motion
-from ._plate import clean_plate, refine_alpha, unmix_foreground
+from ._plate import clean_plate
 from ._yuv import rgb_to_planes
 
 __all__ = ["Compositor", "Overlay"]
@@ -38,9 +39,9 @@ _RAMP = 0.06  # ... then the motion eases in over this fraction of the subject's
 _HOLE_GROW = 0.008  # the rebuilt footprint reaches this fraction of the subject's height ...
 _HOLE_GROW_MIN = 10  # ... or this many pixels beyond any alpha, whichever is more
 _MAX_COVER = 0.92  # a subject covering more of the photo on show than this is not cut out
-_WHOLE_ZOOM = 0.6  # the whole photo's beat: a zoom this share of the squash deep ...
-_WHOLE_FADE = 0.25  # ... easing out over this share of the photo's side towards its edges
-_WHOLE_STRETCH = 0.03  # ... stretching no region by more than this
+_WHOLE_ZOOM = 1.0  # the whole photo's beat: a zoom this share of the squash deep ...
+_WHOLE_FADE = 0.4  # ... easing out over this share of the photo's side towards its edges
+_WHOLE_STRETCH = 0.06  # ... stretching no region by more than this
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,17 @@ class _Layer:
     """Planes over a box of the canvas: Y at full size; Cb, Cr, alpha at half size.
 
     A subject layer is premultiplied (colour times alpha), so resampling it mixes colour only
-    with the subject's own; the title is straight alpha; the whole photo is opaque.
+    with the subject's own; the title is straight alpha; the whole photo is opaque. The alpha
+    that goes with Y is the half-size one enlarged (resampling a two-channel picture costs
+    OpenCV several times one channel), except for a layer that never moves (the title), which
+    keeps its sharp full-size ``still_alpha``.
     """
 
-    luma: NDArray[np.uint8]  # (h, w, 2): Y, alpha
+    luma: NDArray[np.uint8]  # (h, w)
     chroma: NDArray[np.uint8]  # (h/2, w/2, 4): Cb, Cr, alpha, unused (4 remap fastest)
     x0: int
     y0: int
+    still_alpha: NDArray[np.uint8] | None = None
 
     @property
     def height(self) -> int:
@@ -73,16 +78,33 @@ class _Layer:
     def width(self) -> int:
         return int(self.luma.shape[1])
 
+    def luma_alpha(self) -> NDArray[np.uint8]:
+        if self.still_alpha is not None:
+            return self.still_alpha
+        enlarged: NDArray[np.uint8] = cv2.resize(
+            self.chroma[:, :, 2], (self.width, self.height), interpolation=cv2.INTER_LINEAR
+        )
+        return enlarged
+
 
 def _layer(
-    rgb: NDArray[np.uint8], alpha: NDArray[np.uint8], x0: int, y0: int, premultiply: bool
+    rgb: NDArray[np.uint8],
+    alpha: NDArray[np.uint8],
+    x0: int,
+    y0: int,
+    *,
+    premultiply: bool = False,
+    still: bool = False,
 ) -> _Layer:
     y, u, v = rgb_to_planes(rgb)
     half = cv2.resize(alpha, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA)
-    if premultiply:
-        y = cv2.multiply(y, alpha, scale=1 / 255)
+    chroma = cv2.merge([u, v, half, np.zeros_like(half)])
+    layer = _Layer(y, chroma, x0, y0, alpha if still else None)
+    if premultiply:  # with the very alpha Y will be laid with, so the two cancel exactly
+        y = cv2.multiply(y, layer.luma_alpha(), scale=1 / 255)
         u, v = cv2.multiply(u, half, scale=1 / 255), cv2.multiply(v, half, scale=1 / 255)
-    return _Layer(cv2.merge([y, alpha]), cv2.merge([u, v, half, np.zeros_like(half)]), x0, y0)
+        layer = _Layer(y, cv2.merge([u, v, half, np.zeros_like(half)]), x0, y0)
+    return layer
 
 
 def _blend(dst: NDArray[np.uint8], src: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> None:
@@ -166,7 +188,7 @@ class Compositor:
             x0, y0, x1, y1 = _grid_box(sx0, sy0, sx1, sy1, width, height)
             opaque = np.full((y1 - y0, x1 - x0), 255, np.uint8)
             rgb = np.ascontiguousarray(scene.rgb[y0:y1, x0:x1])
-            self._layer = _layer(rgb, opaque, x0, y0, premultiply=False)
+            self._layer = _layer(rgb, opaque, x0, y0)
             self._maps = self._zoom_maps(self._layer)
         y, u, v = rgb_to_planes(plate)
         self._plate: NDArray[np.uint8] = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(
@@ -291,7 +313,7 @@ class Compositor:
         part = overlay.rgba[: y1 - y0 - sy, : x1 - x0 - sx]
         padded[sy : sy + part.shape[0], sx : sx + part.shape[1]] = part
         alpha = np.ascontiguousarray(padded[:, :, 3])
-        return _layer(np.ascontiguousarray(padded[:, :, :3]), alpha, x0, y0, premultiply=False)
+        return _layer(np.ascontiguousarray(padded[:, :, :3]), alpha, x0, y0, still=True)
 
     # -- per frame ----------------------------------------------------------------------------
 
@@ -335,7 +357,7 @@ class Compositor:
     ) -> None:
         """Write ``moved`` (the resampled photo) into the frame's planes as it is: no blend."""
         y0, x0, h, w = moved.y0, moved.x0, moved.height, moved.width
-        planes[0][y0 : y0 + h, x0 : x0 + w] = moved.luma[:, :, 0]
+        planes[0][y0 : y0 + h, x0 : x0 + w] = moved.luma
         cy, cx = y0 // 2, x0 // 2
         planes[1][cy : cy + h // 2, cx : cx + w // 2] = moved.chroma[:, :, 0]
         planes[2][cy : cy + h // 2, cx : cx + w // 2] = moved.chroma[:, :, 1]
@@ -350,9 +372,8 @@ class Compositor:
         """Lay ``layer`` over the frame's planes."""
         y0, x0, h, w = layer.y0, layer.x0, layer.height, layer.width
         u, v, half_alpha, _ = cv2.split(layer.chroma)
-        luma, alpha = cv2.split(layer.luma)
         mix = _over if premultiplied else _blend
-        mix(planes[0][y0 : y0 + h, x0 : x0 + w], luma, alpha)
+        mix(planes[0][y0 : y0 + h, x0 : x0 + w], layer.luma, layer.luma_alpha())
         cy, cx, ch, cw = y0 // 2, x0 // 2, h // 2, w // 2
         mix(planes[1][cy : cy + ch, cx : cx + cw], u, half_alpha)
         mix(planes[2][cy : cy + ch, cx : cx + cw], v, half_alpha)

@@ -154,8 +154,9 @@ class Rig:
 class MovingLeastSquares:
     """Moving least squares from fixed handles to moving ones, solved at fixed points.
 
-    Everything that depends only on the rest handles and the points is computed once; per
-    frame the affine part is one matrix product and the rigid part one more contraction.
+    Everything that depends only on the rest handles and the points is computed once; for
+    all frames at once, the affine part is then one matrix product and the rigid part one
+    more (the handles' targets times a fixed (2K, 2G) matrix).
     """
 
     def __init__(self, handles: Array, points: Array) -> None:
@@ -177,22 +178,25 @@ class MovingLeastSquares:
         v_perp = np.stack([-v[:, 1], v[:, 0]], axis=-1)
         left = np.stack([p_hat, -p_perp], axis=2)  # (G, K, 2, 2): rows p^, -p^_perp
         right = np.stack([v, -v_perp], axis=1)  # (G, 2, 2): rows v, -v_perp
-        self._rigid = np.einsum("gk,gkai,gaj->gkij", weights, left, right)
-        self._rigid_sum = self._rigid.sum(axis=1)
+        rigid = np.einsum("gk,gkai,gaj->gkij", weights, left, right)  # (G, K, 2, 2)
+        count = len(points)
+        self._rigid = rigid.transpose(1, 2, 0, 3).reshape(2 * len(handles), 2 * count)
+        self._rigid_sum = rigid.sum(axis=1)
         self._length = np.linalg.norm(v, axis=1, keepdims=True)
         self._points = points
 
     def displacement(self, targets: Array, rigidity: Array) -> Array:
-        """Forward displacement (G, 2) of every point for handles at ``targets`` (K, 2)."""
-        affine = self._affine @ targets
-        q_star = self._norm @ targets
-        turned = np.einsum("kc,gkcd->gd", targets, self._rigid) - np.einsum(
-            "gc,gcd->gd", q_star, self._rigid_sum
-        )
-        size = np.linalg.norm(turned, axis=1, keepdims=True)
-        rigid = np.where(size > _EPS, self._length * turned / np.maximum(size, _EPS), 0) + q_star
-        mixed: Array = affine + rigidity[:, None] * (rigid - affine)
-        return mixed - self._points
+        """Forward displacement (F, G, 2) of every point, handles at ``targets`` (F, K, 2)."""
+        frames = len(targets)
+        affine = np.matmul(self._affine[None], targets)
+        q_star = np.matmul(self._norm[None], targets)
+        turned = (targets.reshape(frames, -1) @ self._rigid).reshape(frames, -1, 2)
+        turned -= np.einsum("fgc,gcd->fgd", q_star, self._rigid_sum)
+        size = np.linalg.norm(turned, axis=2, keepdims=True)
+        rigid = self._length[None] * turned / np.maximum(size, _EPS) + q_star
+        rigid = np.where(size > _EPS, rigid, q_star)
+        mixed: Array = affine + rigidity[None, :, None] * (rigid - affine)
+        return mixed - self._points[None]
 
 
 def backward_maps(
@@ -217,12 +221,11 @@ def backward_maps(
     maps = np.empty((len(frames), gh, gw, 2), np.float32)
     xs, ys = np.meshgrid(grid_x, grid_y)
     identity = np.stack([xs, ys], axis=-1).astype(np.float32)
-    scale_x = (len(sx) - 1) / max(1, gw - 1) if len(sx) > 1 else 0.0
-    scale_y = (len(sy) - 1) / max(1, gh - 1) if len(sy) > 1 else 0.0
+    solved = solver.displacement(targets, rigidity).astype(np.float32)
     for f in range(len(frames)):
-        coarse = solver.displacement(targets[f], rigidity).reshape(len(sy), len(sx), 2)
-        field = _enlarge(coarse.astype(np.float32), sx, sy, grid_x, grid_y) * window[..., None]
-        maps[f] = _invert(field, identity, grid_x[0], grid_y[0], grid_x, grid_y, scale_x, scale_y)
+        coarse = solved[f].reshape(len(sy), len(sx), 2)
+        field = _enlarge(coarse, sx, sy, grid_x, grid_y) * window[..., None]
+        maps[f] = _invert(field, identity, grid_x, grid_y)
     return maps
 
 
@@ -250,22 +253,15 @@ def _enlarge(
 
 
 def _invert(
-    field: NDArray[np.float32],
-    identity: NDArray[np.float32],
-    x0: float,
-    y0: float,
-    grid_x: Array,
-    grid_y: Array,
-    scale_x: float,
-    scale_y: float,
+    field: NDArray[np.float32], identity: NDArray[np.float32], grid_x: Array, grid_y: Array
 ) -> NDArray[np.float32]:
     """The backward map g with g(v) + d(g(v)) = v, by fixed-point steps g <- v - d(g)."""
     step_x = grid_x[1] - grid_x[0] if len(grid_x) > 1 else 1.0
     step_y = grid_y[1] - grid_y[0] if len(grid_y) > 1 else 1.0
     back = identity - field
     for _ in range(_INVERT_STEPS - 1):
-        at_x = ((back[..., 0] - x0) / step_x).astype(np.float32)
-        at_y = ((back[..., 1] - y0) / step_y).astype(np.float32)
+        at_x = ((back[..., 0] - grid_x[0]) / step_x).astype(np.float32)
+        at_y = ((back[..., 1] - grid_y[0]) / step_y).astype(np.float32)
         moved = cv2.remap(field, at_x, at_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         back = identity - moved
     return back

@@ -123,6 +123,7 @@ class RenderQueue:
             job.output = str(result.path.relative_to(self._store.root))
             job.size = result.path.stat().st_size
             job.duration = result.duration
+            job.subject = result.subject
         self._finish(job, "completed", None)
 
     def _photo_path(self, job: RenderJob, settings: RenderSettings) -> Path:

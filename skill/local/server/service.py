@@ -158,6 +158,8 @@ class Service:
                 "size": job.size,
                 "format": "mp4",
             }
+            if job.subject:  # the local renderer's own word on what it moved
+                data["output"]["subject"] = job.subject
         elif job.reason:
             data["reason"] = job.reason
         return data

@@ -91,6 +91,7 @@ class RenderJob:
     output: str | None = None  # relative to the data dir
     size: int | None = None
     duration: float | None = None
+    subject: str | None = None  # how the renderer found what moves (person, transparency, ...)
     doomed: bool = False  # a render-fail fault is armed for this job
 
 
