@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := skill router tests benchmarks
+SOURCES := skill router tests benchmarks scripts
 
-.PHONY: setup test lint typecheck pytest bench demo clean
+.PHONY: setup test lint typecheck pytest bench demo gallery clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ demo: setup
 		-o out/demo.mp4 --preview out/demo-preview.png
 	@echo "demo video:   $(CURDIR)/out/demo.mp4"
 	@echo "demo preview: $(CURDIR)/out/demo-preview.png"
+
+# make gallery: contact sheets and motion heat maps of several kinds of photo, for docs/renderer.md.
+gallery: setup
+	$(BIN)/python scripts/gallery.py docs/gallery
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -12,7 +12,7 @@ def main(argv: list[str]) -> int:
 
     target = Path(argv[0] if argv else "out/astronaut.jpg")
     target.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(data.astronaut()).save(target, quality=92)
+    Image.fromarray(data.astronaut()).save(target, quality=92)  # type: ignore[no-untyped-call]
     print(f"sample photo: {target}")
     return 0
 

@@ -12,7 +12,7 @@ the subject is warped, along damped springs' periodic response, then composited 
 from ._motion import INTENSITIES, MOTIONS
 from ._photo import probe_image
 from ._pipeline import ASPECTS, render
-from ._preview import make_preview
+from ._preview import make_heat_map, make_preview
 from ._result import RenderResult
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "INTENSITIES",
     "MOTIONS",
     "RenderResult",
+    "make_heat_map",
     "make_preview",
     "probe_image",
     "render",

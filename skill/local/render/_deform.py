@@ -30,6 +30,10 @@ _COLS = 5  # handles across the subject at each row
 _INSET = 0.1  # the outer handles sit this far in from the row's edges (fraction of its width)
 _TOP_ROW = 0.94  # the highest row, as a share of the height (the very top is a point)
 _RIGIDITY = 0.55  # share of the rigid solution in the body (1: all rigid, 0: all affine)
+_HEAD_TOP = 0.1  # the head's width is the widest row in this top share of a person
+_HEAD_MIN, _HEAD_MAX = 0.12, 0.5  # the shoulders are looked for between these shares
+_SHOULDERS = 1.6  # ... as the first row this many times wider than the head
+_HEAD_EASE = 0.06  # share of the height over which the neck eases into the rigid head
 _MLS_STEP = 2  # the field is solved every this many grid cells, then enlarged
 _INVERT_STEPS = 3
 _EPS = 1e-6
@@ -51,14 +55,33 @@ class Body:
 
     @classmethod
     def of(cls, mask: NDArray[np.uint8], rigid_top: float = 0.0) -> Body | None:
-        """The body of a subject ``mask``; None when the mask is empty."""
+        """The body of a subject ``mask``; None when the mask is empty.
+
+        ``rigid_top`` > 0 (a person): the head is carried rigidly, down to where the mask
+        widens into shoulders, if it does (``rigid_top`` is the guess when it does not).
+        """
         x, y, w, h = cv2.boundingRect(mask)
         if w == 0 or h == 0:
             return None
         # The axis is where the subject stands: the centre of its lower half.
         lower = cv2.moments(mask[y + h // 2 : y + h], binaryImage=True)
         axis = lower["m10"] / lower["m00"] if lower["m00"] else x + w / 2
+        if rigid_top > 0:
+            rigid_top = _head_share_of(mask[y : y + h], rigid_top)
         return cls(mask, float(y + h), float(y), float(axis), rigid_top)
+
+
+def _head_share_of(rows: NDArray[np.uint8], guess: float) -> float:
+    """The share of a person's height, from the top, that is head (and neck): down to the
+    first row clearly wider than the head, where the shoulders begin."""
+    height = len(rows)
+    widths = rows.sum(axis=1).astype(np.float64)
+    head = float(widths[: max(1, round(_HEAD_TOP * height))].max())
+    start, stop = round(_HEAD_MIN * height), round(_HEAD_MAX * height)
+    wide = np.flatnonzero(widths[start:stop] > _SHOULDERS * head)
+    if head <= 0 or len(wide) == 0:
+        return guess
+    return float((start + wide[0]) / height)
 
 
 def _row_extent(mask: NDArray[np.uint8], y: float, band: int) -> tuple[float, float] | None:
@@ -113,32 +136,51 @@ class Rig:
         """Where every handle is in each frame: shape (F, K, 2), canvas pixels."""
         body, motion = self.body, self.motion
         height = body.height
-        neck = 1.0 - body.rigid_top
-        # A head rides on the neck, as late as the top would be: its own follow-through.
-        late = frames - motion.lag * (1.0 - neck) * motion.plan.fps
+        neck = self.neck
         out = np.empty((len(frames), len(self.u), 2))
         table = np.linspace(0.0, 1.0, 41)
         for k, (u, s) in enumerate(zip(self.u, self.s, strict=True)):
-            head = bool(u > neck)
-            when, side = (late, 0.0) if head else (frames, float(s))
-            here, sides = np.array([min(u, neck)]), np.array([side])
-            climbed = self._climb(when, table, np.full_like(table, side), neck)
-            rise = np.array([np.interp(here[0], table, row) for row in climbed])
-            strain = motion.stretch(when, here, sides)[:, 0] / neck
-            sway = motion.shift(when, here, sides)[:, 0]
-            x0, y0 = self.rest[k]
-            if not head:
-                # Narrower as it stretches, wider as it squashes: the area stays.
-                out[:, k, 0] = body.axis_x + (x0 - body.axis_x) / (1 + strain) + sway * height
-                out[:, k, 1] = body.base_y - rise * height
-                continue
-            # The head: carried rigidly on the neck, tilted as the neck leans.
-            below = motion.shift(when, np.array([neck - 0.1]), sides)[:, 0]
-            cos, sin = _rotation(np.arctan2(sway - below, 0.1))
-            dx, dy = x0 - body.axis_x, y0 - (body.base_y - neck * height)
-            out[:, k, 0] = body.axis_x + sway * height + cos * dx - sin * dy
-            out[:, k, 1] = body.base_y - rise * height + sin * dx + cos * dy
+            if u > neck:
+                continue  # the head's handles: below, all at once
+            here, sides = np.array([u]), np.array([float(s)])
+            climbed = self._climb(frames, table, np.full_like(table, float(s)), neck)
+            rise = np.array([np.interp(u, table, row) for row in climbed])
+            strain = motion.stretch(frames, here, sides)[:, 0] / neck
+            sway = motion.shift(frames, here, sides)[:, 0]
+            x0 = self.rest[k, 0]
+            # Narrower as it stretches, wider as it squashes: the area stays.
+            out[:, k, 0] = body.axis_x + (x0 - body.axis_x) / (1 + strain) + sway * height
+            out[:, k, 1] = body.base_y - rise * height
+        head = self.u > neck
+        if head.any():
+            out[:, head] = self.carry_head(frames, self.rest[head])
         return out
+
+    @property
+    def neck(self) -> float:
+        return 1.0 - self.body.rigid_top
+
+    def carry_head(self, frames: Array, points: Array) -> Array:
+        """Where ``points`` (N, 2) of the head are in each frame, (F, N, 2): carried rigidly on
+        the neck, tilted as the neck leans, and as late as the top would be (the head's own
+        follow-through)."""
+        body, motion, neck = self.body, self.motion, self.neck
+        late = frames - motion.lag * (1.0 - neck) * motion.plan.fps
+        table = np.linspace(0.0, 1.0, 41)
+        middle = np.array([0.0])
+        climbed = self._climb(late, table, np.zeros_like(table), neck)
+        rise = np.array([np.interp(neck, table, row) for row in climbed])
+        sway = motion.shift(late, np.array([neck]), middle)[:, 0]
+        below = motion.shift(late, np.array([neck - 0.1]), middle)[:, 0]
+        cos, sin = _rotation(np.arctan2(sway - below, 0.1))
+        dx = (points[:, 0] - body.axis_x)[None, :]
+        dy = (points[:, 1] - (body.base_y - neck * body.height))[None, :]
+        carried = np.empty((len(frames), len(points), 2))
+        carried[..., 0] = (body.axis_x + sway * body.height)[:, None] + cos[:, None] * dx
+        carried[..., 0] -= sin[:, None] * dy
+        carried[..., 1] = (body.base_y - rise * body.height)[:, None] + sin[:, None] * dx
+        carried[..., 1] += cos[:, None] * dy
+        return carried
 
     def _climb(self, frames: Array, table: Array, sides: Array, neck: float) -> Array:
         """How high each height of ``table`` ends up, with the body below the neck taking the
@@ -221,12 +263,26 @@ def backward_maps(
     maps = np.empty((len(frames), gh, gw, 2), np.float32)
     xs, ys = np.meshgrid(grid_x, grid_y)
     identity = np.stack([xs, ys], axis=-1).astype(np.float32)
-    solved = solver.displacement(targets, rigidity).astype(np.float32)
+    solved = solver.displacement(targets, rigidity)
+    if rig.body.rigid_top > 0:
+        # The mesh keeps the head nearly rigid; this makes it exactly so (no squeezed face
+        # where a deep squash of the body below pulls on it).
+        share = _head_share(rig, points)[None, :, None]
+        head = rig.carry_head(frames, points) - points[None]
+        solved = solved + share * (head - solved)
+    solved = solved.astype(np.float32)
     for f in range(len(frames)):
         coarse = solved[f].reshape(len(sy), len(sx), 2)
         field = _enlarge(coarse, sx, sy, grid_x, grid_y) * window[..., None]
         maps[f] = _invert(field, identity, grid_x, grid_y)
     return maps
+
+
+def _head_share(rig: Rig, points: Array) -> Array:
+    """How much of each point moves with the head: all of it above the neck, none below."""
+    u = (rig.body.base_y - points[:, 1]) / rig.body.height
+    share: Array = smoothstep((u - rig.neck) / _HEAD_EASE)
+    return share
 
 
 def _rigidity(body: Body, points: Array) -> Array:
