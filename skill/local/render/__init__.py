@@ -4,9 +4,10 @@
     result = render("cat.jpg", "cat.mp4", intensity="medium", aspect="9:16", title="Hi!")
     result.path, result.frames, result.phases["total"]
 
-Layered so the background never swims: the subject is found (a person-segmentation model, a
-plain-backdrop test, or a centred cut-out), the background behind it is filled once, and only
-the subject is warped, along damped springs' periodic response, then composited back.
+Layered so the background never swims: the subject is found (a person, a salient pet or
+object, a product on a plain backdrop, a cut-out's alpha), the background behind it is rebuilt
+once, and only the subject moves, as a soft body on a mesh driven by a periodic choreography of
+springs, then is laid back over it. A photo with nothing to cut out pulses gently as a whole.
 """
 
 from ._motion import INTENSITIES, MOTIONS

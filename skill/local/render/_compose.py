@@ -171,7 +171,9 @@ class Compositor:
         plate = scene.rgb
         if self.layered and body is not None:
             self.motion = motion.fitted(*self._room(body, scene))
-            alpha = refine_alpha(scene.rgb, core) * inside
+            # A cut-out's own alpha is exact; a found outline is snapped to the photo's edges.
+            alpha = scene.alpha if scene.alpha is not None else refine_alpha(scene.rgb, core)
+            alpha = alpha * inside
             box = self._reach_box(body, alpha)
             plate = self._rebuilt_plate(scene, alpha, backdrop)
             colour = unmix_foreground(scene.rgb, alpha, plate)
@@ -233,10 +235,9 @@ class Compositor:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
         footprint = ((alpha > 0) | (scene.subject > 0.5)).astype(np.uint8)
         hole = cv2.dilate(footprint, kernel)
-        if backdrop is not None:
-            plate = scene.rgb.copy()
-            plate[hole > 0] = np.clip(backdrop + 0.5, 0, 255).astype(np.uint8)
-            return plate
+        if backdrop is not None:  # known exactly: the whole canvas is that colour
+            colour = np.clip(backdrop + 0.5, 0, 255).astype(np.uint8)
+            return np.broadcast_to(colour, scene.rgb.shape).copy()
         # Only the photo itself is a source: never the blurred or extended canvas around it.
         x0, y0, x1, y1 = scene.source_box
         region = np.ascontiguousarray(scene.rgb[y0:y1, x0:x1])

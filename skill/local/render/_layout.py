@@ -46,6 +46,7 @@ class Scene:
     source_box: tuple[int, int, int, int]  # where the photo's own pixels are
     placement: tuple[float, float, float]  # (scale, dx, dy): photo (x, y) -> canvas x*s+dx, ...
     seamless: bool  # the backdrop was extended (plain or transparent background)
+    alpha: NDArray[np.uint8] | None = None  # a cut-out's own alpha, canvas-sized
 
 
 def flatten(rgb: NDArray[np.uint8], alpha: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -190,11 +191,13 @@ def compose_scene(
     reach: Reach,
     *,
     seamless: bool = False,
+    alpha: NDArray[np.uint8] | None = None,
 ) -> Scene:
     """Place ``rgb`` (subject probability ``prob``, any size) on a canvas of ``canvas`` (w, h).
 
     ``reach`` is how far the motion carries the subject (fractions of its height); ``seamless``
-    extends the photo's own plain backdrop instead of showing a blurred copy in any gap.
+    extends the photo's own plain backdrop instead of showing a blurred copy in any gap;
+    ``alpha``, a cut-out's own transparency (photo-sized), is placed along with it.
     """
     cw, ch = canvas
     height, width = rgb.shape[:2]
@@ -229,7 +232,11 @@ def compose_scene(
     )
     photo_box = (0, 0, cw, ch) if seamless else source_box
     placement = (scale, float(ox), float(oy))
-    return Scene(canvas_rgb, subject, photo_box, source_box, placement, seamless)
+    placed_alpha = None
+    if alpha is not None:
+        placed_alpha = np.zeros((ch, cw), np.uint8)
+        placed_alpha[vy0:vy1, vx0:vx1] = _place(alpha, scale, (ox, oy), (vx0, vy0, vx1, vy1))
+    return Scene(canvas_rgb, subject, photo_box, source_box, placement, seamless, placed_alpha)
 
 
 def _place(

@@ -102,7 +102,7 @@ def plan_loop(duration: float, fps: int) -> LoopPlan:
     return LoopPlan(frames, fps, frames, 1, beats, sways)
 
 
-_TABLE = 4096  # samples per cycle a signal is tabulated at; read back by linear interpolation
+_TABLE = 2048  # samples per cycle a signal is tabulated at; read back by linear interpolation
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,11 @@ def render(
     plan = plan_loop(float(duration), fps)
     moves = Motion.build(plan, intensity, motion)
     seamless = subject.method in _SEAMLESS
-    scene = compose_scene(rgb, subject.probability, canvas, moves.reach(), seamless=seamless)
-    backdrop = None
-    if photo.alpha is not None and subject.method == "transparency":
-        backdrop = paper_colour(photo.rgb, photo.alpha)
+    cutout = photo.alpha if subject.method == "transparency" else None
+    scene = compose_scene(
+        rgb, subject.probability, canvas, moves.reach(), seamless=seamless, alpha=cutout
+    )
+    backdrop = None if cutout is None else paper_colour(photo.rgb, cutout)
     scale, dx, dy = scene.placement
     placement = (scale * rgb.shape[1] / width, dx, dy)
     del rgb, photo

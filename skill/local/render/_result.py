@@ -26,7 +26,7 @@ class RenderResult:
     duration: float
     fps: int
     phases: Mapping[str, float]
-    subject: str = "centre"
+    subject: str = "none"  # how what moves was found (see _subject.find_subject)
     intensity: str = "subtle"
     key_frames: tuple[int, ...] = field(default=(0,))
     motion: str = "jiggle"
