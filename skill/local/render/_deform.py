@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from ._cv import cv2
 from ._motion import Motion, smoothstep
 
-__all__ = ["Body", "Rig"]
+__all__ = ["Body", "MovingLeastSquares", "Rig", "backward_maps", "edge_window"]
 
 Array = NDArray[np.float64]
 
@@ -227,7 +227,7 @@ class MovingLeastSquares:
         self._length = np.linalg.norm(v, axis=1, keepdims=True)
         self._points = points
 
-    def displacement(self, targets: Array, rigidity: Array) -> Array:
+    def displacement(self, targets: Array, rigidity: float) -> Array:
         """Forward displacement (F, G, 2) of every point, handles at ``targets`` (F, K, 2)."""
         frames = len(targets)
         affine = np.matmul(self._affine[None], targets)
@@ -237,7 +237,7 @@ class MovingLeastSquares:
         size = np.linalg.norm(turned, axis=2, keepdims=True)
         rigid = self._length[None] * turned / np.maximum(size, _EPS) + q_star
         rigid = np.where(size > _EPS, rigid, q_star)
-        mixed: Array = affine + rigidity[None, :, None] * (rigid - affine)
+        mixed: Array = affine + rigidity * (rigid - affine)
         return mixed - self._points[None]
 
 
@@ -258,12 +258,11 @@ def backward_maps(
     px, py = np.meshgrid(sx, sy)
     points = np.stack([px.ravel(), py.ravel()], axis=1)
     solver = MovingLeastSquares(rig.rest, points)
-    rigidity = _rigidity(rig.body, points)
     targets = rig.targets(frames)
     maps = np.empty((len(frames), gh, gw, 2), np.float32)
     xs, ys = np.meshgrid(grid_x, grid_y)
     identity = np.stack([xs, ys], axis=-1).astype(np.float32)
-    solved = solver.displacement(targets, rigidity)
+    solved = solver.displacement(targets, _RIGIDITY)
     if rig.body.rigid_top > 0:
         # The mesh keeps the head nearly rigid; this makes it exactly so (no squeezed face
         # where a deep squash of the body below pulls on it).
@@ -283,16 +282,6 @@ def _head_share(rig: Rig, points: Array) -> Array:
     u = (rig.body.base_y - points[:, 1]) / rig.body.height
     share: Array = smoothstep((u - rig.neck) / _HEAD_EASE)
     return share
-
-
-def _rigidity(body: Body, points: Array) -> Array:
-    """How rigid the mesh is at each point: fully in a head, partly elsewhere."""
-    rigid = np.full(len(points), _RIGIDITY)
-    if body.rigid_top > 0:
-        u = (body.base_y - points[:, 1]) / body.height
-        neck = 1.0 - body.rigid_top
-        rigid = _RIGIDITY + (1 - _RIGIDITY) * smoothstep((u - neck + 0.05) / 0.1)
-    return rigid
 
 
 def _enlarge(

@@ -9,17 +9,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skill._atomic import replacing
 from skill.errors import InputError
 
 from ._compose import Compositor
 from ._encode import encode_video
-from ._layout import compose_scene, flatten, paper_colour
+from ._layout import Scene, compose_scene, flatten, paper_colour
 from ._motion import INTENSITIES, MOTIONS, Motion, plan_loop, rigid_top
-from ._photo import load_photo, probe_image
+from ._photo import Photo, load_photo, probe_image
 from ._result import RenderResult
-from ._subject import find_subject
+from ._subject import Subject, find_subject
 from ._title import title_overlay
 
 __all__ = ["ASPECTS", "render"]
@@ -88,9 +89,10 @@ def render(
 
     The file appears only when complete (written beside it, then renamed). ``progress`` gets
     fractions from 0.0 to 1.0 in the calling thread. ``motion`` is the style: ``jiggle`` (squash
-    and sway), ``bounce`` (a hop and a deeper squash on each beat) or ``wobble`` (a wide sway
-    leaning about the base, little squash). Raises ``skill.errors.FileNotFound``,
-    ``UnsupportedFile``, ``FileTooLarge`` or ``InputError`` for bad input, naming the file.
+    and sway), ``bounce`` (a hop on each beat, little sway), ``wobble`` (a wide sway leaning
+    about the base, little squash) or ``jelly`` (everything keeps ringing). Raises
+    ``skill.errors.FileNotFound``, ``UnsupportedFile``, ``FileTooLarge`` or ``InputError`` for
+    bad input, naming the file.
     """
     report = progress or (lambda _: None)
     started = time.perf_counter()
@@ -114,12 +116,7 @@ def render(
     clock = time.perf_counter()
     plan = plan_loop(float(duration), fps)
     moves = Motion.build(plan, intensity, motion)
-    seamless = subject.method in _SEAMLESS
-    cutout = photo.alpha if subject.method == "transparency" else None
-    scene = compose_scene(
-        rgb, subject.probability, canvas, moves.reach(), seamless=seamless, alpha=cutout
-    )
-    backdrop = None if cutout is None else paper_colour(photo.rgb, cutout)
+    scene, backdrop = _scene(photo, rgb, subject, canvas, moves)
     scale, dx, dy = scene.placement
     placement = (scale * rgb.shape[1] / width, dx, dy)
     del rgb, photo
@@ -172,6 +169,22 @@ def render(
         photo_box=photo_box,
         placement=placement,
     )
+
+
+def _scene(
+    photo: Photo, rgb: NDArray[np.uint8], subject: Subject, canvas: tuple[int, int], moves: Motion
+) -> tuple[Scene, NDArray[np.float32] | None]:
+    """The photo on the canvas, and for a cut-out the backdrop colour it is shown on."""
+    cutout = photo.alpha if subject.method == "transparency" else None
+    scene = compose_scene(
+        rgb,
+        subject.probability,
+        canvas,
+        moves.reach(),
+        seamless=subject.method in _SEAMLESS,
+        alpha=cutout,
+    )
+    return scene, None if cutout is None else paper_colour(photo.rgb, cutout)
 
 
 def _key_frames(motion: Motion) -> tuple[int, ...]:

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 
 from skill._data import load_yaml
 
+from ._cues import border_band, focus_map, saliency_map
 from ._cv import cv2
 
 __all__ = ["Subject", "find_subject"]
@@ -235,19 +236,12 @@ def _selfie(rgb: NDArray[np.uint8]) -> Subject | None:
     return Subject(_soft(mask, (width, height)), "person")
 
 
-def _border_band(height: int, width: int, fraction: float) -> NDArray[np.bool_]:
-    band = max(2, round(fraction * min(height, width)))
-    ring = np.ones((height, width), bool)
-    ring[band:-band, band:-band] = False
-    return ring
-
-
 def _plain_background(rgb: NDArray[np.uint8]) -> Subject | None:
     """Subject on a plain backdrop: whatever differs clearly from the border's colour."""
     rule = _table()["plain"]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     height, width = lab.shape[:2]
-    border = lab[_border_band(height, width, float(rule["border"]))]
+    border = lab[border_band(height, width, float(rule["border"]))]
     colour = np.median(border, axis=0)
     spread = float(np.median(np.linalg.norm(border - colour, axis=1)))
     if spread > float(rule["spread_max"]):  # the border is busy: not a plain backdrop
@@ -258,76 +252,6 @@ def _plain_background(rgb: NDArray[np.uint8]) -> Subject | None:
     if not _area_ok(mask):
         return None
     return Subject(_soft(mask, (width, height)), "plain background")
-
-
-def _focus(rgb: NDArray[np.uint8], size: tuple[int, int]) -> Floats:
-    """How sharp each neighbourhood is against the photo's most blurred border, 0..1.
-
-    The local energy of the Laplacian, in log, from the border's blurred end (a low quantile
-    of the border band: a shallow depth of field leaves the background soft) to the photo's
-    sharpest. A photo sharp or blurred all over (noise, a flat wall) has no such span: zeros.
-    """
-    rule = _table()["focus"]
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    height, width = grey.shape
-    laplacian = cv2.Laplacian(grey, cv2.CV_32F, ksize=1)
-    sigma = float(rule["sigma"]) * max(height, width)
-    energy = np.log(cv2.GaussianBlur(laplacian * laplacian, (0, 0), sigma) + 1e-5)
-    ring = _border_band(height, width, float(rule["border"]))
-    low = float(np.quantile(energy[ring], float(rule["border_quantile"])))
-    high = float(np.quantile(energy, float(rule["top_quantile"])))
-    if high - low < float(rule["span_min"]):
-        return np.zeros((size[1], size[0]), np.float32)
-    sharp = np.clip((energy - low) / (high - low), 0.0, 1.0).astype(np.float32)
-    out: Floats = cv2.resize(sharp, size, interpolation=cv2.INTER_AREA)
-    return out
-
-
-def _saliency(rgb: NDArray[np.uint8]) -> Floats:
-    """How much each pixel stands out, 0..1, at the small ``salient.side`` size.
-
-    Mostly colour contrast to the border (the boundary prior): a pixel's Lab distance to each
-    side's colours, taken at a low quantile (a subject may cross part of a side), and of the
-    four the second smallest (it may stand on one side). The spectral residual (Hou & Zhang
-    2007) favours the unexpected, and a mild centre prior the usual framing.
-    """
-    rule = _table()["salient"]
-    height, width = rgb.shape[:2]
-    scale = int(rule["side"]) / max(height, width)
-    size = (max(16, round(width * scale)), max(16, round(height * scale)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    sh, sw = lab.shape[:2]
-    band = max(2, round(float(rule["border"]) * min(sh, sw)))
-    pixels = lab.reshape(-1, 3)
-    sides = []
-    for side in (lab[:band], lab[-band:], lab[:, :band], lab[:, -band:]):
-        samples = side.reshape(-1, 3)
-        samples = samples[:: max(1, len(samples) // 64)]
-        # Channel by channel: a (pixels, samples) array at a time, not (pixels, samples, 3).
-        squared = np.zeros((pixels.shape[0], samples.shape[0]), np.float32)
-        for channel in range(3):
-            step = pixels[:, channel, None] - samples[None, :, channel]
-            squared += step * step
-        k = int(float(rule["quantile"]) * (samples.shape[0] - 1))
-        sides.append(np.partition(squared, k, axis=1)[:, k])
-    # Unlike the second-closest side: one side may be mostly subject (it stands on the edge).
-    closest = np.sort(np.stack(sides), axis=0)[1]
-    contrast = np.clip(np.sqrt(closest).reshape(sh, sw) / float(rule["contrast_scale"]), 0, 1)
-
-    spectrum = np.fft.fft2(lab[:, :, 0])
-    log_amplitude = np.log(np.abs(spectrum) + 1e-6).astype(np.float32)
-    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3))
-    back = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
-    back = cv2.GaussianBlur(back.astype(np.float32), (0, 0), 0.04 * max(sh, sw))
-    spectral = back / max(float(back.max()), 1e-12)
-
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    centre = np.exp(-(((xx + 0.5) / sw - 0.5) ** 2 + ((yy + 0.5) / sh - 0.5) ** 2) / 0.245)
-    weight, depth = float(rule["residual_weight"]), float(rule["centre_weight"])
-    salient = contrast * (1 - weight + weight * spectral) * (1 - depth + depth * centre)
-    out: Floats = salient.astype(np.float32)
-    return out
 
 
 def _largest(mask: Mask) -> Mask:
@@ -355,7 +279,7 @@ def _seed_labels(salient: Floats) -> tuple[Mask, Mask]:
     labels = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
     labels[salient >= level] = cv2.GC_PR_FGD
     labels[core > 0] = cv2.GC_FGD
-    ring = _border_band(height, width, float(rule["border"]))
+    ring = border_band(height, width, float(rule["border"]))
     labels[ring & (salient < float(rule["background_max"]))] = cv2.GC_BGD
     return labels, blob
 
@@ -367,7 +291,7 @@ def _salient_object(rgb: NDArray[np.uint8]) -> Subject | None:
     scale = int(rule["grabcut_side"]) / max(height, width)
     size = (max(16, round(width * scale)), max(16, round(height * scale)))
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    salient = cv2.resize(_saliency(rgb), size, interpolation=cv2.INTER_LINEAR)
+    salient = cv2.resize(saliency_map(rgb), size, interpolation=cv2.INTER_LINEAR)
     labels, blob = _seed_labels(salient)
     if not _area_ok(blob) or not (labels == cv2.GC_BGD).any():
         return None
@@ -421,8 +345,8 @@ def _in_focus(rgb: NDArray[np.uint8]) -> Subject | None:
     height, width = rgb.shape[:2]
     scale = int(_table()["salient"]["grabcut_side"]) / max(height, width)
     size = (max(16, round(width * scale)), max(16, round(height * scale)))
-    sharp = _focus(rgb, size)
-    ring = _border_band(size[1], size[0], float(rule["border"]))
+    sharp = focus_map(rgb, size)
+    ring = border_band(size[1], size[0], float(rule["border"]))
     soft = sharp < float(rule["soft_max"])
     if not sharp.any() or float(np.mean(soft[ring])) < float(rule["soft_border_min"]):
         return None
