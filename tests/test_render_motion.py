@@ -93,7 +93,7 @@ def test_intensities_grow_and_unknown_names_are_refused() -> None:
     top = np.array([1.0])
     peaks = [-Motion.build(plan, level).stretch(frames, top).min() for level in INTENSITIES]
     assert peaks == sorted(peaks)
-    assert 0.025 <= peaks[0] <= 0.04  # subtle: a 2.5-4 % squash
+    assert 0.03 <= peaks[0] <= 0.05  # subtle: a 3-5 % squash
     with pytest.raises(ValueError, match="intensity"):
         Motion.build(plan, "extreme")
     with pytest.raises(ValueError, match="motion"):
@@ -129,11 +129,11 @@ def test_styles_differ_in_the_direction_they_should() -> None:
 def test_fitted_motion_stays_within_the_room_it_is_given() -> None:
     motion = Motion.build(plan_loop(3.0, 30), "strong", "bounce")
     free = motion.reach()
-    assert free.up > 0.05
+    assert 0.02 < free.up <= 0.09  # however strong, within the cap of the motion table
     assert free.side > 0.02
-    held = motion.fitted(up=0.02, side=0.01).reach()
-    assert held.up <= 0.021
-    assert held.side - held.widen <= 0.011
+    held = motion.fitted(up=0.01, side=0.005).reach()
+    assert held.up <= 0.0105
+    assert held.side - held.widen <= 0.0055
     assert held.down >= 0.8 * free.down  # the squash keeps its depth
 
 

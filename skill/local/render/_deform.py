@@ -33,6 +33,7 @@ _RIGIDITY = 0.55  # share of the rigid solution in the body (1: all rigid, 0: al
 _HEAD_TOP = 0.1  # the head's width is the widest row in this top share of a person
 _HEAD_MIN, _HEAD_MAX = 0.12, 0.5  # the shoulders are looked for between these shares
 _SHOULDERS = 1.6  # ... as the first row this many times wider than the head
+_BODY_TAKES = 0.5  # the body's squash grows by neck ** -this (1: all the head's, 0: none)
 _HEAD_EASE = 0.06  # share of the height over which the neck eases into the rigid head
 _MLS_STEP = 2  # the field is solved every this many grid cells, then enlarged
 _INVERT_STEPS = 3
@@ -145,7 +146,7 @@ class Rig:
             here, sides = np.array([u]), np.array([float(s)])
             climbed = self._climb(frames, table, np.full_like(table, float(s)), neck)
             rise = np.array([np.interp(u, table, row) for row in climbed])
-            strain = motion.stretch(frames, here, sides)[:, 0] / neck
+            strain = motion.stretch(frames, here, sides)[:, 0] * self.body_gain
             sway = motion.shift(frames, here, sides)[:, 0]
             x0 = self.rest[k, 0]
             # Narrower as it stretches, wider as it squashes: the area stays.
@@ -159,6 +160,11 @@ class Rig:
     @property
     def neck(self) -> float:
         return 1.0 - self.body.rigid_top
+
+    @property
+    def body_gain(self) -> float:
+        """How much more the body below a rigid head squashes: part of what the head does not."""
+        return float(self.neck**-_BODY_TAKES)
 
     def carry_head(self, frames: Array, points: Array) -> Array:
         """Where ``points`` (N, 2) of the head are in each frame, (F, N, 2): carried rigidly on
@@ -185,7 +191,7 @@ class Rig:
     def _climb(self, frames: Array, table: Array, sides: Array, neck: float) -> Array:
         """How high each height of ``table`` ends up, with the body below the neck taking the
         whole squash (the head above it keeps its size)."""
-        strain = self.motion.stretch(frames, table, sides) / neck
+        strain = self.motion.stretch(frames, table, sides) * self.body_gain
         strain[:, table > neck] = 0.0
         steps = np.diff(table)[None, :] * (1 + 0.5 * (strain[:, 1:] + strain[:, :-1]))
         heights = np.concatenate([np.zeros((len(frames), 1)), np.cumsum(steps, axis=1)], axis=1)

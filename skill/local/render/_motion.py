@@ -280,7 +280,14 @@ class Motion:
         return dataclasses.replace(self, hop=hop, sway=sway, stretch_limit=limit)
 
     def reach(self) -> Reach:
-        """The largest excursions of the subject's outline over one cycle."""
+        """The largest excursions of the subject's outline over one cycle (worked out once)."""
+        known: Reach | None = self.__dict__.get("_reach")
+        if known is None:
+            known = self._measure_reach()
+            object.__setattr__(self, "_reach", known)
+        return known
+
+    def _measure_reach(self) -> Reach:
         frames = np.linspace(0.0, self.plan.cycle_frames, _SAMPLES, endpoint=False)
         u = np.linspace(0.0, 1.0, 33)
         top = self.heights(frames, u)[:, -1] - 1.0
