@@ -31,7 +31,6 @@ _SNAP = 0.92  # a scale this close to "cover" is taken as "cover"
 _MAX_ENLARGE = 2.0  # a seamless backdrop allows enlarging past "cover", up to this factor
 _BAR_DIM = 0.85  # bars: the photo's edge continued, blurred and dimmed this much
 _BAR_BLUR = 0.08  # ... with a Gaussian sigma this fraction of the canvas's long side
-_SEAMLESS_BLUR = 0.02  # a plain backdrop's continuation: its edge repeated, softened
 
 
 @dataclass(frozen=True)
@@ -75,13 +74,14 @@ class _Keep(NamedTuple):
     centre_x: float
 
 
-def _subject_box(prob: NDArray[np.float32]) -> _Keep | None:
+def _subject_box(prob: NDArray[np.float32], whole: bool = False) -> _Keep | None:
     """The box that must stay whole on the canvas.
 
     Its height is the subject's; its width is that of the subject's upper part (``_KEEP_TOP``
     of its height: a head, a face, shoulders), which a crop must never cut. Lower down the
     subject may reach past the canvas's sides, as a bust does past the photo's own. A crop is
-    centred on that upper part's mass (a face, not the middle of a wide body).
+    centred on that upper part's mass (a face, not the middle of a wide body). ``whole``: all
+    of the subject is kept, centred on its box (on a seamless backdrop nothing need be cut).
     """
     mask = prob > 0.5
     ys = np.flatnonzero(mask.any(axis=1))
@@ -89,11 +89,16 @@ def _subject_box(prob: NDArray[np.float32]) -> _Keep | None:
     if len(ys) == 0:
         return None
     top, bottom = int(ys[0]), int(ys[-1]) + 1
-    upper = mask[top : top + max(1, round(_KEEP_TOP * (bottom - top)))]
-    columns = upper.sum(axis=0)
+    kept = bottom if whole else top + max(1, round(_KEEP_TOP * (bottom - top)))
+    columns = mask[top:kept].sum(axis=0)
     xs = np.flatnonzero(columns)
-    centre = float((columns * (np.arange(width) + 0.5)).sum() / columns.sum())
-    return _Keep(xs[0] / width, top / height, (xs[-1] + 1) / width, bottom / height, centre / width)
+    left, right = float(xs[0]), float(xs[-1] + 1)
+    centre = (
+        (left + right) / 2
+        if whole
+        else float((columns * (np.arange(width) + 0.5)).sum() / columns.sum())
+    )
+    return _Keep(left / width, top / height, right / width, bottom / height, centre / width)
 
 
 def _fill_scale(photo: tuple[int, int], canvas: tuple[int, int], share: float) -> float:
@@ -163,7 +168,8 @@ def extend_backdrop(
 ) -> NDArray[np.uint8]:
     """The canvas around the photo ``placed`` at ``box``, continuing the photo outwards.
 
-    The edge's colours go on as they are, softened: a plain backdrop continues as itself.
+    The edge's colours go on, softened wide: a plain backdrop continues as itself (and a
+    speck on its edge does not draw a streak across the canvas).
     Otherwise (``plain`` false) the bar is blurred more and dimmed: the photo going on out of
     focus. Only the outermost row or column is repeated, so the subject never shows in a bar
     (as it would in a blurred copy of the photo, or a mirror of it).
@@ -173,7 +179,7 @@ def extend_backdrop(
     if (x0, y0, x1, y1) == (0, 0, cw, ch):
         return placed
     out = cv2.copyMakeBorder(placed, y0, ch - y1, x0, cw - x1, cv2.BORDER_REPLICATE)
-    sigma = (_SEAMLESS_BLUR if plain else _BAR_BLUR) * max(cw, ch)
+    sigma = _BAR_BLUR * max(cw, ch)
     # Blurred small (cheap), then enlarged: the blur is wide anyway.
     small = cv2.resize(out, (max(8, cw // 8), max(8, ch // 8)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), max(1.0, sigma / 8), borderType=cv2.BORDER_REFLECT)
@@ -201,7 +207,7 @@ def compose_scene(
     """
     cw, ch = canvas
     height, width = rgb.shape[:2]
-    box = _subject_box(prob)
+    box = _subject_box(prob, whole=seamless)
     scale = _scale((width, height), canvas, box, reach, seamless)
     pw, ph = width * scale, height * scale
     if box is None:
