@@ -230,14 +230,14 @@ class Compositor:
         self, scene: Scene, alpha: NDArray[np.uint8], backdrop: NDArray[np.float32] | None
     ) -> NDArray[np.uint8]:
         """The scene with the subject's whole footprint rebuilt from what surrounds it."""
+        if backdrop is not None:  # known exactly: the whole canvas is that colour
+            colour = np.clip(backdrop + 0.5, 0, 255).astype(np.uint8)
+            return np.broadcast_to(colour, scene.rgb.shape).copy()
         body_height = max(1.0, float(cv2.boundingRect(alpha)[3]))
         grow = max(_HOLE_GROW_MIN, round(_HOLE_GROW * body_height))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
         footprint = ((alpha > 0) | (scene.subject > 0.5)).astype(np.uint8)
         hole = cv2.dilate(footprint, kernel)
-        if backdrop is not None:  # known exactly: the whole canvas is that colour
-            colour = np.clip(backdrop + 0.5, 0, 255).astype(np.uint8)
-            return np.broadcast_to(colour, scene.rgb.shape).copy()
         # Only the photo itself is a source: never the blurred or extended canvas around it.
         x0, y0, x1, y1 = scene.source_box
         region = np.ascontiguousarray(scene.rgb[y0:y1, x0:x1])
