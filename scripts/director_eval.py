@@ -525,8 +525,7 @@ def report(outcomes: Sequence[Outcome], silent: int, false_success: int, *, verb
             f"cannot, lenient (nothing changed, no claim of success, wording not checked): "
             f"{lenient}/{len(refusals)}"
         )
-    print(f"turns without any text: {silent}/{len(outcomes)}", end="")
-    print(" (the no-text choice is seeded by turn number: here most turns are a session's first)")
+    print(f"turns without any text: {silent}/{len(outcomes)}")
     print(f"claimed a change but changed nothing: {false_success}/{len(outcomes)}")
     return overall
 

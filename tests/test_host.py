@@ -51,7 +51,7 @@ def second_photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def backend() -> Iterator[LocalBackend]:
     # Every edit turn answers in words: tests of the wordless turn use their own backend.
-    with LocalBackend(heartbeat_interval=0.2, no_text_ratio=0.0) as server:
+    with LocalBackend(heartbeat_interval=0.2) as server:
         yield server
 
 
@@ -236,7 +236,7 @@ def test_click_export_is_offered_not_done(
 
 def test_a_turn_with_no_text_is_summarised_from_the_timeline(tmp_path: Path, photo: Path) -> None:
     with (
-        LocalBackend(heartbeat_interval=0.2, no_text_ratio=1.0) as quiet,
+        LocalBackend(heartbeat_interval=0.2, faults="sse-silent*inf") as quiet,
         _host(quiet, tmp_path) as host,
     ):
         list(host.handle("upload", [str(photo)]))

@@ -156,7 +156,9 @@ def build_api_app(svc: Service) -> Starlette:
             photo = str((segment.get("m") or {}).get("name")) if segment else None
             rng = random.Random(f"{config.seed}:{session.turns}")
             draft_now = copy.deepcopy(session.draft)
-        speak = plan.kind != "edit" or rng.random() >= config.no_text_ratio
+        # The embedded default always answers in words; a client can be tested against the
+        # cloud's wordless edit turns with the sse-silent fault.
+        speak = plan.kind != "edit" or call.fired("sse-silent") is None
         if error is not None:
             turn = Turn(
                 plan,

@@ -3,7 +3,8 @@
 A turn streams: a heartbeat at once, heartbeats while the director "thinks", then for an edit
 turn the preface (partial deltas, then the whole text), a ``functionCall`` and its
 ``functionResponse`` per edit, and the closing text (deltas, then the whole text with
-``turnComplete``); a no-text edit turn sends only the tool events. The stream then closes.
+``turnComplete``); under the ``sse-silent`` fault an edit turn sends only the tool events.
+The stream then closes.
 """
 
 from __future__ import annotations

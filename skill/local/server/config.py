@@ -19,7 +19,7 @@ class ServerConfig:
       directory removed at shutdown (nothing survives a restart).
     - ``heartbeat_interval``: seconds between heartbeats while a chat turn works.
     - ``chat_delay``: the director's thinking time before it answers (heartbeats meanwhile).
-    - ``seed``/``no_text_ratio``: which edit turns end without any text (deterministic).
+    - ``seed``: which of the reply's wordings each turn takes (deterministic).
     - ``render_queue_delay``: seconds a render job stays ``pending`` before it starts.
     - ``default_duration``: seconds of a new session's draft.
     - ``clock``: wall-clock time in seconds, replaceable to test token expiry.
@@ -29,7 +29,6 @@ class ServerConfig:
     heartbeat_interval: float = 5.0
     chat_delay: float = 0.0
     seed: int = 0
-    no_text_ratio: float = 0.3
     render_queue_delay: float = 0.0
     render_workers: int = 1
     default_duration: float = 5.0

@@ -53,6 +53,7 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "sse-stall": ("chat",),
     "sse-malformed": ("chat",),
     "sse-error": ("chat",),
+    "sse-silent": ("chat",),
     "render-fail": ("export", "poll"),
     "download-cut": ("download",),
 }
