@@ -26,7 +26,9 @@ _SIDE_MARGIN = 0.04  # of the canvas width, kept free on each side of the subjec
 _TOP_MARGIN = 0.05  # of the canvas height, above the subject and its stretch
 _BOTTOM_MARGIN = 0.03
 _KEEP_TOP = 0.3  # the upper share of the subject whose width the crop keeps whole
-_GROUNDED = 0.97  # a subject reaching this far down stands on the photo's lower edge
+_GROUNDED = 0.97  # a subject reaching this far down may stand on the photo's lower edge ...
+_BASE_ROWS = 0.01  # ... if in the photo's lowest rows (this share of its height) ...
+_BASE_SHARE = 0.2  # ... it spans at least this share of its own width
 _SNAP = 0.92  # a scale this close to "cover" is taken as "cover"
 _MAX_ENLARGE = 2.0  # a seamless backdrop allows enlarging past "cover", up to this factor
 _BAR_DIM = 0.85  # bars: the photo's edge continued, blurred and dimmed this much
@@ -72,6 +74,7 @@ class _Keep(NamedTuple):
     x1: float
     y1: float
     centre_x: float
+    grounded: bool  # cut by the photo's lower edge: it stands on it
 
 
 def _subject_box(prob: NDArray[np.float32], whole: bool = False) -> _Keep | None:
@@ -98,7 +101,11 @@ def _subject_box(prob: NDArray[np.float32], whole: bool = False) -> _Keep | None
         if whole
         else float((columns * (np.arange(width) + 0.5)).sum() / columns.sum())
     )
-    return _Keep(left / width, top / height, right / width, bottom / height, centre / width)
+    cut = int(mask[-max(1, round(_BASE_ROWS * height)) :].any(axis=0).sum())
+    grounded = bottom >= _GROUNDED * height and cut >= _BASE_SHARE * (right - left)
+    return _Keep(
+        left / width, top / height, right / width, bottom / height, centre / width, grounded
+    )
 
 
 def _fill_scale(photo: tuple[int, int], canvas: tuple[int, int], share: float) -> float:
@@ -214,8 +221,7 @@ def compose_scene(
         ox, oy = _offset(pw, cw, pw / 2, cw / 2, True), _offset(ph, ch, ph / 2, ch / 2, True)
     else:
         sub_h = (box.y1 - box.y0) * ph
-        # A subject on a seamless backdrop floats: its photo's edge is only a tight crop.
-        grounded = box.y1 > _GROUNDED and not seamless
+        grounded = box.grounded
         ox = _offset(pw, cw, box.centre_x * pw, cw / 2, not seamless)
         if grounded:  # the subject stands on the photo's lower edge: keep that edge down
             oy = round(ch - ph)
