@@ -259,16 +259,24 @@ def textured_character(folder: Path, width: int = 1200, height: int = 900) -> Kn
     return KnownPhoto("textured-character", path, decoded, alpha, True, background=background)
 
 
+def _character_png(
+    name: str, folder: Path, background: RGB, colour: NDArray[np.float64]
+) -> KnownPhoto:
+    """The character in ``colour`` over ``background`` (its size), saved exactly as a PNG."""
+    height, width = background.shape[:2]
+    alpha = _soft(_character_mask(width, height), sigma=1.5)
+    photo = _composite(background, colour, alpha)
+    path = folder / f"{name}.png"
+    Image.fromarray(photo).save(path)
+    return KnownPhoto(name, path, photo, alpha, True, background=background)
+
+
 def plain_product(folder: Path, width: int = 1200, height: int = 800) -> KnownPhoto:
     """(b) The same character on a plain off-white backdrop (a product shot), a 3:2 PNG."""
     rng = np.random.default_rng(5)
     backdrop = np.array([236.0, 232.0, 224.0]) + rng.normal(0, 1.0, (height, width, 3))
-    background = _as_uint8(backdrop)
-    alpha = _soft(_character_mask(width, height), sigma=1.5)
-    photo = _composite(background, _character_colour(width, height, seed=6), alpha)
-    path = folder / "plain-product.png"
-    Image.fromarray(photo).save(path)
-    return KnownPhoto("plain-product", path, photo, alpha, True, background=background)
+    colour = _character_colour(width, height, seed=6)
+    return _character_png("plain-product", folder, _as_uint8(backdrop), colour)
 
 
 def transparent_character(folder: Path, width: int = 800, height: int = 1000) -> KnownPhoto:
@@ -292,11 +300,8 @@ def grey_on_grey(folder: Path, width: int = 1200, height: int = 900) -> KnownPho
     textured = _textured_background(width, height, seed=8).astype(np.float64)
     luma = textured @ np.array([0.2126, 0.7152, 0.0722])
     background = _as_uint8(np.repeat(luma[..., None], 3, axis=2))
-    alpha = _soft(_character_mask(width, height), sigma=1.5)
-    photo = _composite(background, _grey_character_colour(width, height, seed=9), alpha)
-    path = folder / "grey-on-grey.png"
-    Image.fromarray(photo).save(path)
-    return KnownPhoto("grey-on-grey", path, photo, alpha, True, background=background)
+    colour = _grey_character_colour(width, height, seed=9)
+    return _character_png("grey-on-grey", folder, background, colour)
 
 
 def flower_on_green(folder: Path, width: int = 1200, height: int = 800) -> KnownPhoto:
