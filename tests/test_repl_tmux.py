@@ -69,6 +69,11 @@ def pane(tmp_path: Path) -> Iterator[_Pane]:
         command += ["-e", f"{name}={value}"]
     command.append(f"{sys.executable} -m skill chat --backend local --lang en")
     subprocess.run(command, check=True)
+    # The pane outlives the chat, so its last words ("Bye.") can still be read after it exits.
+    subprocess.run(
+        [TMUX or "tmux", "-L", socket, "set-option", "-w", "-t", "chat"] + ["remain-on-exit", "on"],
+        check=True,
+    )
     try:
         yield _Pane(socket)
     finally:
