@@ -5,7 +5,19 @@
 (<Action.CREDITS: 'credits'>, <Action.EXPORT: 'export'>)
 """
 
+from router._text import fold, fold_with_offsets
+from router._typos import TypoFixer
 from router.gui import GuiAction, GuiKind, translate_gui
 from router.intent import Action, Intent, classify
 
-__all__ = ["Action", "GuiAction", "GuiKind", "Intent", "classify", "translate_gui"]
+__all__ = [
+    "Action",
+    "GuiAction",
+    "GuiKind",
+    "Intent",
+    "TypoFixer",
+    "classify",
+    "fold",
+    "fold_with_offsets",
+    "translate_gui",
+]

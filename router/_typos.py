@@ -1,7 +1,7 @@
 """Small typos in the router's own keywords: "exprot" -> "export", "staus" -> "status".
 
-Only words of five letters or more are corrected, only towards a keyword listed in
-``typo_targets`` (intents.yaml), only at Damerau-Levenshtein distance 1 (one letter added,
+Only words of five letters or more (``shortest``) are corrected, only towards a keyword listed
+in ``typo_targets`` (intents.yaml), only at Damerau-Levenshtein distance 1 (one letter added,
 dropped, changed, or two neighbours swapped), and never a real word from ``not_typos``.
 """
 
@@ -11,8 +11,6 @@ import re
 import string
 from collections.abc import Iterable
 
-_SHORTEST = 5
-_WORD = re.compile(rf"[a-z]{{{_SHORTEST},}}")
 _LETTERS = string.ascii_lowercase
 
 
@@ -23,20 +21,23 @@ class TypoFixer:
     mending a message is one dictionary lookup per word.
     """
 
-    def __init__(self, targets: Iterable[str], not_typos: Iterable[str]) -> None:
+    def __init__(
+        self, targets: Iterable[str], not_typos: Iterable[str], *, shortest: int = 5
+    ) -> None:
+        self._word = re.compile(rf"[a-z]{{{shortest},}}")
         targets = tuple(dict.fromkeys(targets))
         keep = frozenset(not_typos) | frozenset(targets)
         near: dict[str, str] = {}
         for target in targets:  # the first target listed wins a word near two of them
             for variant in _one_edit_away(target):
-                if len(variant) >= _SHORTEST and variant not in keep:
+                if len(variant) >= shortest and variant not in keep:
                     near.setdefault(variant, target)
         self._near = near
 
     def fix(self, text: str) -> str:
-        if self._near.keys().isdisjoint(_WORD.findall(text)):
+        if self._near.keys().isdisjoint(self._word.findall(text)):
             return text
-        return _WORD.sub(lambda m: self._near.get(m.group(0), m.group(0)), text)
+        return self._word.sub(lambda m: self._near.get(m.group(0), m.group(0)), text)
 
 
 def _one_edit_away(word: str) -> set[str]:

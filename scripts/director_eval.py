@@ -471,8 +471,8 @@ def run(entries: Sequence[Entry], baseline: Mapping[str, Any]) -> tuple[list[Out
                 pre = neutral(pre_draft)
                 turn = client.chat(sid, entry.say)
                 post = neutral(client.draft(sid))
-                plan = director.plan(entry.say, session_lang=language, draft=pre_draft)
-                outcome = score(entry, pre, post, turn, plan.kind == "export")
+                plan = director.plan(entry.say)
+                outcome = score(entry, pre, post, turn, plan.export)
                 outcomes.append(outcome)
                 if not turn.texts and not turn.error:
                     silent += 1

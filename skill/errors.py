@@ -3,6 +3,8 @@
     JiggleError                      base; .code (stable, for --json), .exit_code, .human(lang)
     ├── ManifestError                SKILL.md missing or malformed
     ├── InputError                   the user's input is wrong; nothing was sent        exit 2
+    │   ├── NotUnderstood            the editor did not act on the instruction (not understood,
+    │   │                            out of scope, or a question back); nothing rendered
     │   ├── FileNotFound             a path that does not exist or is not a file
     │   ├── UnsupportedFile          not a format we accept (also the API's 4001)
     │   └── FileTooLarge             over 200 MB (also the API's 4002)
@@ -51,6 +53,7 @@ __all__ = [
     "JiggleError",
     "ManifestError",
     "MissingClientId",
+    "NotUnderstood",
     "OutOfCredits",
     "RateLimited",
     "RenderFailed",
@@ -161,6 +164,12 @@ class ManifestError(JiggleError):
 class InputError(JiggleError):
     code = "bad_input"
     exit_code = 2
+
+
+class NotUnderstood(InputError):
+    """The backend's editor answered without acting; ``details["instruction"]`` is the message."""
+
+    code = "not_understood"
 
 
 class FileNotFound(InputError):

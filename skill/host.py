@@ -33,7 +33,7 @@ from skill import paths
 from skill._atomic import write_json
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
-from skill.errors import Cancelled, InputError, JiggleError
+from skill.errors import Cancelled, InputError, JiggleError, NotUnderstood
 from skill.replies import (
     Reply,
     ReplyKind,
@@ -580,6 +580,7 @@ class SkillHost:
         """One chat turn: text streamed as deltas; tool events stay inside; then what the
         backend's GUI words stand for (``translate``), or a summary when it said nothing."""
         pieces: list[str] = []
+        understood: bool | None = None
         # The client reads the state before the turn (snapshot), so that a turn that says
         # nothing can still be described by what it changed.
         for event in self._client.stream_chat(project.session_id, instruction):
@@ -588,10 +589,15 @@ class SkillHost:
             if event.kind == "text" and event.text:
                 pieces.append(event.text)
                 step.emit(Reply(ReplyKind.DELTA, event.text))
+            understood = event.understood if event.understood is not None else understood
         text = "".join(pieces)
         if pieces:
             step.emit(Reply(ReplyKind.TEXT, "", {"end": True}))
         self._refresh_credits()
+        if understood is False:
+            # The editor answered without acting (it says why): what was to follow in this
+            # message (an export, a render) does not run.
+            raise NotUnderstood(instruction=_excerpt(instruction))
         if not text.strip():
             self._summarise_changes(step, project)
             return
@@ -1057,6 +1063,12 @@ def _check_files(files: Sequence[str]) -> None:
     for file in files:
         if not is_url(file):
             validate(Path(file))
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _display_name(path_or_url: str) -> str:

@@ -286,3 +286,43 @@ def test_ctrl_c_leaves_the_render_to_jobs_and_resume(tmp_path: Path, photo: Path
     assert _size(tmp_path / "resumed.mp4")[:2] == (1080, 1920)
     code, events = _jiggle("jobs", "--backend", "local", cwd=tmp_path)
     assert [e.get("jobs") for e in _of(events, "text")] == [0]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "answer"),
+    [
+        ("fais-le rebondir plus fort", "didn't understand"),  # French: not understood
+        ("replace the background with a beach", "can't"),  # out of scope
+        ("把背景换成海边", "无法"),
+    ],
+)
+def test_an_instruction_the_editor_cannot_act_on_is_not_rendered_or_charged(
+    tmp_path: Path, photo: Path, instruction: str, answer: str
+) -> None:
+    code, events = _jiggle(
+        "animate", str(photo), instruction, "-o", "out.mp4", "--backend", "local", cwd=tmp_path
+    )
+    assert code == 2
+    said = "".join(e.get("text", "") for e in _of(events, "delta"))
+    assert answer in said  # the editor's own words: what it cannot do, and what it can
+    (error,) = _of(events, "error")
+    assert error["code"] == "not_understood"
+    assert not _of(events, "result")
+    assert not (tmp_path / "out.mp4").exists()
+    assert not list(tmp_path.glob("*.mp4*"))
+    code, events = _jiggle("credits", "--backend", "local", cwd=tmp_path)
+    assert code == 0
+    assert _of(events, "text")[0]["available"] == 100  # nothing was charged
+
+
+def test_say_stops_a_compound_message_the_editor_cannot_act_on(tmp_path: Path, photo: Path) -> None:
+    code, _ = _jiggle("upload", str(photo), "--backend", "local", cwd=tmp_path)
+    assert code == 0
+    code, events = _jiggle("say", "zoom in slowly then export", "--backend", "local", cwd=tmp_path)
+    assert code == 2
+    assert [e["code"] for e in _of(events, "error")] == ["not_understood"]
+    assert not _of(events, "result")  # the export after it did not run
+    code, events = _jiggle("say", "undo", "--backend", "local", cwd=tmp_path)
+    assert code == 0  # understood: there is nothing to undo, and it says so
+    said = "".join(e.get("text", "") for e in _of(events, "delta"))
+    assert "nothing to undo" in said

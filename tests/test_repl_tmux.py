@@ -71,7 +71,7 @@ def pane(tmp_path: Path) -> Iterator[_Pane]:
     subprocess.run(command, check=True)
     # The pane outlives the chat, so its last words ("Bye.") can still be read after it exits.
     subprocess.run(
-        [TMUX or "tmux", "-L", socket, "set-option", "-w", "-t", "chat"] + ["remain-on-exit", "on"],
+        [TMUX or "tmux", "-L", socket, "set-option", "-w", "-t", "chat", "remain-on-exit", "on"],
         check=True,
     )
     try:

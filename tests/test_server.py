@@ -399,7 +399,7 @@ def test_chat_answers_in_chinese_with_gui_words() -> None:
         sid = api.session("zh")
         _, frames, _ = api.chat(sid, "夸张弹跳5秒，横屏")
         final = texts(events(frames))[-1][1]
-        assert "点击导出" in final
+        assert "点击上传" in final  # no photo yet: the next step is the upload
         assert "弹跳" in final
         state = api.state(sid)
         assert state["state"]["canvas_config"] == {"width": 1920, "height": 1080}
@@ -412,7 +412,7 @@ def test_unknown_requests_get_a_helpful_answer(api: Api) -> None:
     _, frames, _ = api.chat(sid, "what's the weather like?")
     evs = events(frames)
     answer = texts(evs)[-1][1]
-    assert "jiggle, bounce or wobble" in answer
+    assert "jiggle, bounce, wobble" in answer
     assert "Export" in answer
     assert not any("functionCall" in p for ev in evs for p in ev["content"]["parts"])
     assert api.state(sid)["state"]["draft"]["t"] == []

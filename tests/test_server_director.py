@@ -1,180 +1,208 @@
-"""The local director's rule table and the draft edits it drives, in English and Chinese."""
+"""The director through the real local backend: understanding, replies, undo, and what it costs.
+
+The phrasing sets in tests/data were written without looking at the director's tables (their
+headers say how); every entry runs through a real server here, as scripts/director_eval.py
+runs them, and must leave the draft it expects.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from skill.local.server import Director
-from skill.local.server import draft as drafts
+from tests.conftest import repo_root
+from tests.test_server import Api, backend_with, events, texts, write_photo
+
+_SETS = ("director_phrasings", "director_heldout", "director_blind")
 
 
-def photo_draft(seconds: float = 5.0) -> dict[str, Any]:
-    draft = drafts.new_draft(seconds)
-    drafts.place_photo(draft, name="cat.jpg", src="http://cdn/cat.jpg", media_id="m_1", style={})
-    return draft
+def _eval_module() -> ModuleType:
+    """scripts/director_eval.py, the scorer the phrasing sets are written for."""
+    path = repo_root() / "scripts" / "director_eval.py"
+    spec = importlib.util.spec_from_file_location("director_eval", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
 
 
-def plan_and_apply(
-    director: Director, draft: dict[str, Any], message: str
-) -> list[tuple[str, dict[str, Any]]]:
-    plan = director.plan(message, draft=draft)
-    for edit in plan.edits:
-        drafts.apply_edit(draft, {}, edit.name, edit.args)
-    return [(e.name, e.args) for e in plan.edits]
+_EVAL = _eval_module()
+_ENTRIES = {
+    name: _EVAL.load_entries(repo_root() / "tests" / "data" / f"{name}.yaml") for name in _SETS
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, list[Any]]:
+    """Every entry of every set through one real backend, scored."""
+    return {name: _EVAL.run(entries, baseline)[0] for name, (baseline, entries) in _ENTRIES.items()}
 
 
 @pytest.mark.parametrize(
-    ("message", "edits"),
-    [
-        (
-            "make this image jiggle and bounce with a subtle looping motion",
-            [("apply_motion", {"motion": "jiggle", "intensity": "subtle", "loop": True})],
-        ),
-        (
-            "bounce like crazy",
-            [("apply_motion", {"motion": "bounce", "intensity": "strong", "loop": True})],
-        ),
-        (
-            "gentle wobble, play once",
-            [("apply_motion", {"motion": "wobble", "intensity": "subtle", "loop": False})],
-        ),
-        (
-            "弹跳，夸张一点",
-            [("apply_motion", {"motion": "bounce", "intensity": "strong", "loop": True})],
-        ),
-        (
-            "轻微抖动，不循环",
-            [("apply_motion", {"motion": "jiggle", "intensity": "subtle", "loop": False})],
-        ),
-        ("5 seconds", [("set_duration", {"seconds": 5.0})]),
-        ("十五秒", [("set_duration", {"seconds": 15.0})]),
-        ("square please", [("set_aspect_ratio", {"aspect": "1:1"})]),
-        ("landscape", [("set_aspect_ratio", {"aspect": "16:9"})]),
-        ("竖屏", [("set_aspect_ratio", {"aspect": "9:16"})]),
-        ("16:9", [("set_aspect_ratio", {"aspect": "16:9"})]),
-        ('add the text "Summer 2025"', [("set_title", {"text": "Summer 2025"})]),
-        ("标题「你好」", [("set_title", {"text": "你好"})]),
-        ("remove the title", [("remove_title", {})]),
-        ("add some music", [("add_bgm", {"volume": 35, "name": "Lo-fi"})]),
-        ("加背景音乐", [("add_bgm", {"volume": 35, "name": "Lo-fi"})]),
-        ("trim to 3 seconds", [("trim", {"seconds": 3.0})]),
-        ("trim 2 seconds off", [("trim", {"by_seconds": 2.0})]),
-        ("剪掉一秒", [("trim", {"by_seconds": 1.0})]),
-    ],
+    ("name", "index"),
+    [(name, e.index) for name, (_, entries) in _ENTRIES.items() for e in entries],
+    ids=[f"{name}-{e.index}" for name, (_, entries) in _ENTRIES.items() for e in entries],
 )
-def test_each_rule_in_english_and_chinese(
-    message: str, edits: list[tuple[str, dict[str, Any]]]
+def test_every_phrasing_leaves_the_draft_it_asks_for(
+    outcomes: dict[str, list[Any]], name: str, index: int
 ) -> None:
-    assert plan_and_apply(Director(), photo_draft(), message) == edits
+    outcome = outcomes[name][index]
+    entry = outcome.entry
+    assert outcome.passed, f"{entry.say!r}: {'; '.join(outcome.reasons)} (reply: {outcome.reply})"
 
 
-def test_quoted_words_are_a_title_not_instructions() -> None:
-    edits = plan_and_apply(Director(), photo_draft(), 'title "Bounce House"')
-    assert edits == [("set_title", {"text": "Bounce House"})]
+def test_the_sets_cover_every_category_and_language() -> None:
+    for _, entries in _ENTRIES.values():
+        assert {e.category for e in entries} == set(_EVAL.CATEGORIES)
+    everything = [e for _, entries in _ENTRIES.values() for e in entries]
+    assert len(everything) >= 500
+    assert {e.lang for e in everything} == {"en", "zh-Hans", "zh-Hant", "mixed"}
 
 
-def test_more_and_less_step_the_intensity_but_not_for_music() -> None:
-    director, draft = Director(), photo_draft()
-    assert plan_and_apply(director, draft, "more!")[0][1]["intensity"] == "medium"
-    assert plan_and_apply(director, draft, "even more")[0][1]["intensity"] == "strong"
-    assert plan_and_apply(director, draft, "less")[0][1]["intensity"] == "medium"
-    plan_and_apply(director, draft, "add music")
-    assert plan_and_apply(director, draft, "music louder") == [("set_bgm_volume", {"volume": 50})]
-    assert plan_and_apply(director, draft, "music at 20%") == [("set_bgm_volume", {"volume": 20})]
-    assert plan_and_apply(director, draft, "remove the music") == [("remove_bgm", {})]
-    assert all(t["tt"] != 1 for t in draft["t"])
+# -- over the wire ------------------------------------------------------------------------------
 
 
-def test_louder_steps_from_a_volume_a_client_sent_as_a_fraction() -> None:
-    draft = photo_draft()
-    draft["t"].append({"tt": 1, "sg": [{"id": "seg_9", "st": 0, "d": 5000, "m": {"volume": 0.4}}]})
-    assert plan_and_apply(Director(), draft, "music louder") == [("set_bgm_volume", {"volume": 55})]
-    assert drafts.summary(draft).endswith("(0-5s, 55%)")
+@pytest.fixture
+def wire(tmp_path: Path) -> Iterator[tuple[Api, Path]]:
+    with backend_with(data_dir=tmp_path / "data") as backend:
+        api = Api(backend).login()
+        yield api, write_photo(tmp_path / "cat.jpg")
+        api.close()
 
 
-def test_edits_keep_the_draft_consistent() -> None:
-    director, draft = Director(), photo_draft()
-    plan_and_apply(director, draft, 'bounce, 8 seconds, title "Hi", add music, 1:1')
-    assert draft["d"] == 8000
-    assert [t["tt"] for t in draft["t"]] == [0, 1, 7]
-    durations = {t["tt"]: t["sg"][0]["d"] for t in draft["t"]}
-    assert durations == {0: 8000, 1: 8000, 7: drafts.TITLE_MS}
-    assert draft["m"] | {} == {"width": 1080, "height": 1080, "aspect": "1:1", "fps": 30}
-    plan_and_apply(director, draft, "trim to 2 seconds")
-    assert {t["tt"]: t["sg"][0]["d"] for t in draft["t"]} == {0: 2000, 1: 2000, 7: 2000}
-    assert drafts.summary(draft) == (
-        "Timeline (3 tracks): 1. Video: cat.jpg (0-2s, bounce, subtle) 2. BGM: Lo-fi (0-2s, 35%) "
-        '3. Title: "Hi" (0-2s)'
-    )
-    settings = drafts.read_settings(draft)
-    assert (settings.motion, settings.aspect, settings.duration, settings.title) == (
-        "bounce",
-        "1:1",
-        2.0,
-        "Hi",
-    )
-    assert settings.bgm
-    assert settings.bgm_volume == pytest.approx(0.35)
+def _turn(api: Api, sid: str, text: str) -> tuple[str, Mapping[str, Any], list[str]]:
+    """The closing text, the closing event's customMetadata, and the tool calls of a turn."""
+    evs = events(api.chat(sid, text)[1])
+    closing = [t for partial, t in texts(evs) if not partial][-1]
+    meta = next(ev.get("customMetadata", {}) for ev in evs if ev.get("turnComplete"))
+    calls = [
+        p["functionCall"]["name"]
+        for ev in evs
+        for p in ev["content"]["parts"]
+        if "functionCall" in p
+    ]
+    return closing, meta, calls
 
 
-def test_read_settings_tolerates_client_variants() -> None:
-    draft = {
-        "t": [
-            {
-                "tt": 0,
-                "sg": [
-                    {"start": 0, "duration": 4000, "m": {"media_id": "m_9", "intensity": "extreme"}}
-                ],
-            },
-            {"tt": 1, "sg": [{"m": {"volume": 0.5}}]},
-        ],
-        "m": {"width": 1920, "height": 1080},
-    }
-    settings = drafts.read_settings(draft)
-    assert settings.media_id == "m_9"
-    assert settings.duration == 4.0
-    assert settings.aspect == "16:9"
-    assert settings.intensity == "subtle"  # unknown values fall back to the default
-    assert settings.bgm_volume == pytest.approx(0.5)
+def _draft(api: Api, sid: str) -> Any:
+    """The session's draft, less the media URLs (their port changes with a restart)."""
+
+    def without_src(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: without_src(v) for k, v in value.items() if k != "src"}
+        if isinstance(value, list):
+            return [without_src(v) for v in value]
+        return value
+
+    return without_src(api.state(sid)["state"]["draft"])
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "lang"),
+    ("session", "message", "words", "never"),
     [
-        ("hello", "greeting", "en"),
-        ("你好", "greeting", "zh"),
-        ("export 1080p MP4", "export", "en"),
-        ("导出", "export", "zh"),
-        ("show tracks", "status", "en"),
-        ("what can you do?", "help", "en"),
-        ("tell me a joke", "unknown", "en"),
-        ("", "help", "en"),
+        ("en", "bounce strongly, 3 seconds", ["Done!", "strong bounce", "3 seconds"], ["已"]),
+        ("zh", "夸张弹跳，三秒", ["完成！", "夸张弹跳", "3秒", "点击导出"], ["設定", "匯出"]),
+        ("zh", "誇張彈跳，三秒", ["完成！", "誇張彈跳", "長度設為3秒", "點擊匯出"], ["设置"]),
+        # Characters both scripts share: the session's script (zh-TW writes traditional).
+        ("zh-TW", "三秒", ["長度設為3秒"], ["时长"]),
+        ("zh-CN", "三秒", ["时长设为3秒"], ["長度"]),
     ],
 )
-def test_turns_that_edit_nothing(message: str, kind: str, lang: str) -> None:
-    director = Director()
-    plan = director.plan(message, draft=photo_draft())
-    assert (plan.kind, plan.lang, plan.edits) == (kind, lang, ())
-    answer = director.answer(plan, draft=photo_draft(), photo="cat.jpg")
-    assert answer
-    if kind in ("export", "status", "help", "unknown"):
-        assert ("Export" in answer) or ("导出" in answer)
+def test_replies_come_back_in_the_users_language_and_script(
+    wire: tuple[Api, Path], session: str, message: str, words: list[str], never: list[str]
+) -> None:
+    api, photo = wire
+    sid = api.session(session)
+    assert api.upload(sid, photo).status_code == 200
+    closing, meta, calls = _turn(api, sid, message)
+    for word in words:
+        assert word in closing
+    for word in never:
+        assert word not in closing
+    assert meta == {"jiggle": {"turn": "edit", "understood": True}}
+    assert calls
 
 
-def test_replies_say_what_changed_and_the_next_step() -> None:
-    director = Director()
-    plan = director.plan("夸张弹跳3秒", draft=photo_draft())
-    results = [drafts.apply_edit(photo_draft(), {}, e.name, e.args) for e in plan.edits]
-    text = director.done(plan, results, has_photo=True)
-    assert text.startswith("完成！")
-    assert "夸张弹跳" in text
-    assert "3秒" in text
-    assert "点击导出" in text
-    english = director.plan("square", draft=photo_draft())
-    reply = director.done(
-        english, [{"status": "ok", "aspect": "1:1", "width": 1080, "height": 1080}], has_photo=False
-    )
-    assert "1:1 (1080×1080)" in reply
-    assert "Upload" in reply
+def test_the_first_instruction_is_acknowledged_as_what_the_photo_now_does(
+    wire: tuple[Api, Path],
+) -> None:
+    api, photo = wire
+    sid = api.session()
+    api.upload(sid, photo)
+    before = _draft(api, sid)
+    closing, _, calls = _turn(api, sid, "make this image jiggle with a subtle looping motion")
+    assert closing.startswith("Your photo now jiggles gently, looping seamlessly.")
+    assert "Done" not in closing
+    assert "already" not in closing
+    assert calls == []  # nothing to change, nothing claimed
+    assert _draft(api, sid) == before
+
+
+@pytest.mark.parametrize(
+    ("message", "turn", "words"),
+    [
+        ("make her smile", "cannot", ["can't change faces", "I can"]),
+        ("把背景换成海边", "cannot", ["无法去掉或更换背景", "我可以"]),
+        ("rends la vidéo carrée", "unknown", ["didn't understand", "I can animate"]),
+        ("add a title", "question", ["What should the title say?"]),
+    ],
+)
+def test_what_it_cannot_do_is_said_plainly_changes_nothing_and_costs_nothing(
+    wire: tuple[Api, Path], message: str, turn: str, words: list[str]
+) -> None:
+    api, photo = wire
+    sid = api.session()
+    api.upload(sid, photo)
+    before, credits = _draft(api, sid), api.credits()["available"]
+    closing, meta, calls = _turn(api, sid, message)
+    for word in words:
+        assert word in closing
+    assert meta == {"jiggle": {"turn": turn, "understood": False}}
+    assert calls == []
+    assert _draft(api, sid) == before
+    assert api.credits()["available"] == credits
+    _turn(api, sid, "bounce")  # an edit it acts on costs the chat credit
+    assert api.credits()["available"] == credits - 1
+
+
+def test_undo_and_redo_restore_the_draft_exactly_and_survive_a_restart(tmp_path: Path) -> None:
+    photo = write_photo(tmp_path / "cat.jpg")
+    with backend_with(data_dir=tmp_path / "data") as backend:
+        api = Api(backend).login()
+        sid = api.session()
+        api.upload(sid, photo)
+        drafts = [_draft(api, sid)]
+        for message in ("bounce strongly", 'title "Hi", 8 seconds', "square and add music"):
+            _turn(api, sid, message)
+            drafts.append(_draft(api, sid))
+        closing, _, calls = _turn(api, sid, "undo")
+        assert calls == ["undo"]
+        assert closing.startswith("Undone:")
+        assert _draft(api, sid) == drafts[2]
+        token = api.token
+        api.close()
+    with backend_with(data_dir=tmp_path / "data") as backend:  # the history is on disk
+        api = Api(backend)
+        api.token = token
+        _turn(api, sid, "undo twice")
+        assert _draft(api, sid) == drafts[0]
+        closing, _, _ = _turn(api, sid, "undo")
+        assert closing.startswith("There's nothing to undo yet.")
+        _turn(api, sid, "redo")
+        assert _draft(api, sid) == drafts[1]
+        _turn(api, sid, "撤销")
+        assert _draft(api, sid) == drafts[0]
+        _turn(api, sid, "重做")
+        assert _draft(api, sid) == drafts[1]
+        _turn(api, sid, "make it wobble")  # a new edit: what was undone cannot come back
+        closing, _, _ = _turn(api, sid, "redo")
+        assert closing.startswith("There's nothing to redo.")
+        api.close()

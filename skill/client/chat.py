@@ -9,6 +9,7 @@ deltas and then once more in full; :class:`ChatInterpreter` yields each piece of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -96,6 +97,12 @@ class ChatInterpreter:
             events[:0] = self._text("".join(texts), partial=partial, final=final)
         elif final:
             events.append(ChatEvent(kind="text", text="", final=True))
+        meta = _get(frame, "customMetadata", "custom_metadata")
+        if isinstance(meta, dict) and meta:
+            if events and events[-1].kind == "text":
+                events[-1] = dataclasses.replace(events[-1], meta=meta)
+            else:
+                events.append(ChatEvent(kind="text", text="", final=final, meta=meta))
         return events
 
     def _text(self, text: str, *, partial: bool, final: bool) -> list[ChatEvent]:

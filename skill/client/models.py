@@ -70,6 +70,18 @@ class ChatEvent:
     tool_args: Mapping[str, Any] | None = None
     error: JiggleError | None = None
     final: bool = False
+    # The event's ADK ``customMetadata``. The local backend says there what it made of the
+    # message: {"jiggle": {"turn": "edit" | "export" | "chat" | "cannot" | "question" |
+    # "unknown", "understood": bool}}. The cloud may send nothing.
+    meta: Mapping[str, Any] | None = None
+
+    @property
+    def understood(self) -> bool | None:
+        """False when the backend said it did not act on the message (not understood, out of
+        scope, or a question back); None when it did not say."""
+        turn = (self.meta or {}).get("jiggle")
+        value = turn.get("understood") if isinstance(turn, Mapping) else None
+        return value if isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ with LocalBackend(faults="1001@credits") as backend:
 
 from skill.local.server.backend import LocalBackend
 from skill.local.server.config import ServerConfig
-from skill.local.server.director import Director, Edit, TurnPlan
+from skill.local.server.director import Director, Edit, Plan, Step
 from skill.local.server.faults import ENDPOINTS, FAULT_NAMES, FaultRule, parse_faults
 
 __all__ = [
@@ -19,7 +19,8 @@ __all__ = [
     "Edit",
     "FaultRule",
     "LocalBackend",
+    "Plan",
     "ServerConfig",
-    "TurnPlan",
+    "Step",
     "parse_faults",
 ]

@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +37,14 @@ __all__ = ["build_api_app"]
 _RENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _session_language(code: str) -> str:
+    """en, zh-Hans or zh-Hant, from a BCP-47 code (zh-TW and zh-HK write traditional)."""
+    code = code.lower()
+    if not code.startswith("zh"):
+        return "en"
+    return "zh-Hant" if code.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")) else "zh-Hans"
 
 
 def build_api_app(svc: Service) -> Starlette:
@@ -106,7 +114,7 @@ def build_api_app(svc: Service) -> Starlette:
             task_id=uuid.uuid4().hex,
             user_id=user.user_id,
             task_name=str(body.get("task_name") or "project")[:200],
-            language="zh" if language.lower().startswith("zh") else "en",
+            language=_session_language(language),
             created_at=config.clock(),
             draft=drafts.new_draft(config.default_duration),
         )
@@ -130,53 +138,49 @@ def build_api_app(svc: Service) -> Starlette:
         text = "".join(str(p.get("text") or "") for p in parts if not p.get("thought"))
         session = svc.session(call, body.get("session_id"))
         error = call.fired("sse-error")
+        director = svc.director
+        plan = director.plan(text)  # pure: read outside the lock
         with store.lock:
             if user.available < config.chat_cost:
                 raise svc.out_of_credits(user)
             session.turns += 1
+            lang = director.language(plan, session.language)
+            session.language = director.session_language(plan, session.language)
             music = store.newest_media(session, "audio")
             audio = (music.media_id, music.filename) if music is not None else None
-            plan = svc.director.plan(
-                text,
-                session_lang=session.language,
-                draft=session.draft,
-                style=session.style,
-                audio=audio,
-            )
-            results: list[Mapping[str, Any]] = []
+            outcome = None
             if error is None:
-                user.available -= config.chat_cost
-                for edit in plan.edits:
-                    results.append(
-                        drafts.apply_edit(session.draft, session.style, edit.name, edit.args)
-                    )
+                if plan.understood:  # a message it could not act on costs nothing
+                    user.available -= config.chat_cost
+                if plan.kind == "edit":
+                    outcome = director.execute(plan, session, audio=audio)
                 store.save_accounts()
             store.save_session(session)
-            segment = drafts.video_segment(session.draft)
-            photo = str((segment.get("m") or {}).get("name")) if segment else None
+            look = director.look(session)
             rng = random.Random(f"{config.seed}:{session.turns}")
-            draft_now = copy.deepcopy(session.draft)
-        # The embedded default always answers in words; a client can be tested against the
-        # cloud's wordless edit turns with the sse-silent fault.
-        speak = plan.kind != "edit" or call.fired("sse-silent") is None
+        meta = {"jiggle": {"turn": plan.kind, "understood": plan.understood}}
         if error is not None:
             turn = Turn(
-                plan,
                 [],
-                svc.director.preface(plan.lang, rng),
+                [],
+                director.preface(lang, rng),
                 None,
                 error="The assistant hit an internal error and changed nothing. Send your "
                 "message again.",
             )
-        elif plan.kind == "edit":
+        elif outcome is not None:
+            # The embedded default always answers in words; a client can be tested against
+            # the cloud's wordless edit turns with the sse-silent fault.
+            speak = call.fired("sse-silent") is None
             turn = Turn(
-                plan,
-                results,
-                svc.director.preface(plan.lang, rng) if speak else None,
-                svc.director.done(plan, results, has_photo=photo is not None) if speak else None,
+                outcome.edits,
+                outcome.results,
+                director.preface(lang, rng) if speak else None,
+                director.closing(plan, outcome, lang) if speak else None,
+                meta=meta,
             )
         else:
-            turn = Turn(plan, [], None, svc.director.answer(plan, draft=draft_now, photo=photo))
+            turn = Turn([], [], None, director.answer(plan, look, lang), meta=meta)
         stream = stream_turn(
             turn,
             faults=call.faults,
@@ -258,6 +262,9 @@ def build_api_app(svc: Service) -> Starlette:
                         style=session.style,
                     )
                     session.style = {}
+                    # A new photo starts a new edit history: undo never brings back an old photo.
+                    session.undo.clear()
+                    session.redo.clear()
                 files.append(svc.media_json(media))
             store.save_accounts()
             store.save_session(session)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from skill.local.server.director import Edit, TurnPlan
+from skill.local.server.director import Edit
 from skill.local.server.faults import FaultRule
 
 __all__ = ["HEARTBEAT_STYLES", "IntentionalCut", "Turn", "stream_turn", "text_deltas"]
@@ -48,11 +48,14 @@ class IntentionalCut(Exception):
 class Turn:
     """Everything a chat turn will stream, decided before the first byte goes out."""
 
-    plan: TurnPlan
+    edits: Sequence[Edit]
     results: Sequence[Mapping[str, Any]]
     preface: str | None  # None: a turn without text
     closing: str | None
     error: str | None = None  # sse-error: this message, then the stream closes
+    # What the director made of the message, on the closing event's customMetadata (an ADK
+    # event field): a client can tell "not understood" from "done" without reading prose.
+    meta: Mapping[str, Any] | None = None
 
 
 def text_deltas(text: str) -> list[str]:
@@ -87,16 +90,26 @@ class _Events:
         event.update(extra)
         return event
 
-    def text(self, text: str, *, partial: bool, complete: bool = False) -> dict[str, Any]:
+    def text(
+        self,
+        text: str,
+        *,
+        partial: bool,
+        complete: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         content = {"role": "model", "parts": [{"text": text}]}
         if complete:
-            return self.make(content, partial=False, turnComplete=True)
+            extra = {"customMetadata": dict(meta)} if meta else {}
+            return self.make(content, partial=False, turnComplete=True, **extra)
         return self.make(content, partial=partial)
 
-    def speech(self, text: str, *, complete: bool) -> Iterator[dict[str, Any]]:
+    def speech(
+        self, text: str, *, complete: bool, meta: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         for delta in text_deltas(text):
             yield self.text(delta, partial=True)
-        yield self.text(text, partial=False, complete=complete)
+        yield self.text(text, partial=False, complete=complete, meta=meta)
 
     def tool(self, call_id: str, edit: Edit, result: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield self.make(
@@ -153,13 +166,13 @@ async def _items(
     if turn.preface is not None:
         for event in events.speech(turn.preface, complete=False):
             yield "event", _frame(event)
-    for index, (edit, result) in enumerate(zip(turn.plan.edits, turn.results, strict=True)):
+    for index, (edit, result) in enumerate(zip(turn.edits, turn.results, strict=True)):
         call_id = f"fc-{index + 1}-{secrets.token_hex(3)}"
         for event in events.tool(call_id, edit, result):
             yield "event", _frame(event)
         await asyncio.sleep(0)
     if turn.closing is not None:
-        for event in events.speech(turn.closing, complete=True):
+        for event in events.speech(turn.closing, complete=True, meta=turn.meta):
             yield "event", _frame(event)
 
 

@@ -74,6 +74,9 @@ class Session:
     style: dict[str, Any] = field(default_factory=dict)
     media: list[str] = field(default_factory=list)  # media ids, oldest first
     turns: int = 0
+    # The edit history: snapshots of {draft, style} before each edit turn, and after each undo.
+    undo: list[dict[str, Any]] = field(default_factory=list)
+    redo: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
