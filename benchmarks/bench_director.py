@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import copy
 import re
-import statistics
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from benchmarks._timing import ROUNDS, per_call
 from router import classify
-from skill.local.server import draft as drafts
-from skill.local.server.director import Director, Plan
+from skill.local.server.director import Director, Plan, Workspace
 
 _DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 _SETS = ("director_phrasings.yaml", "director_heldout.yaml", "director_blind.yaml")
@@ -32,7 +27,6 @@ _KEYWORDS = re.compile(
     r"jiggle|bounce|wobble|jelly|subtle|strong|second|square|landscape|portrait|music|title|"
     r"undo|export|抖|弹|摇|秒|横|竖|音乐|标题|撤销|导出"
 )
-_ROUNDS = 7
 _TARGET = 0.5e-3
 
 
@@ -44,58 +38,26 @@ def _corpus() -> list[str]:
     return messages
 
 
-def _per_call(function: Callable[[str], object], corpus: list[str], repeat: int) -> float:
-    """Median over rounds of the mean seconds per call."""
-    rounds = []
-    for _ in range(_ROUNDS):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            for text in corpus:
-                function(text)
-        rounds.append((time.perf_counter() - start) / (repeat * len(corpus)))
-    return statistics.median(rounds)
-
-
-@dataclass
-class _Session:
-    draft: dict[str, Any]
-    style: dict[str, Any] = field(default_factory=dict)
-    undo: list[dict[str, Any]] = field(default_factory=list)
-    redo: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _fresh() -> _Session:
-    draft = drafts.new_draft(5.0)
-    drafts.place_photo(draft, name="cat.jpg", src="http://cdn/cat.jpg", media_id="m_1", style={})
-    return _Session(draft)
-
-
 def main() -> None:
     corpus = _corpus()
     director = Director()
-    plans = [director.plan(text) for text in corpus]  # warm up: tables load, caches fill
+    plans = {text: director.plan(text) for text in corpus}  # warm up: tables load, caches fill
     for text in corpus:
         classify(text)
-    baseline = _per_call(lambda text: _KEYWORDS.search(text.lower()), corpus, 100)
-    routed = _per_call(classify, corpus, 10)
-    planned = _per_call(director.plan, corpus, 5)
-    template = _fresh()
+    baseline = per_call(lambda text: _KEYWORDS.search(text.lower()), corpus, 100)
+    routed = per_call(classify, corpus, 10)
+    planned = per_call(director.plan, corpus, 5)
+    template = Workspace.with_photo()
 
     def run(plan: Plan) -> str:
-        session = _Session(copy.deepcopy(template.draft))
+        session = Workspace(copy.deepcopy(template.draft))
         lang = director.language(plan, "en")
         if plan.kind != "edit":
             return director.answer(plan, director.look(session), lang)
         outcome = director.execute(plan, session)
         return director.closing(plan, outcome, lang)
 
-    rounds = []
-    for _ in range(_ROUNDS):
-        start = time.perf_counter()
-        for plan in plans:
-            run(plan)
-        rounds.append((time.perf_counter() - start) / len(plans))
-    executed = statistics.median(rounds)
+    executed = per_call(lambda text: run(plans[text]), corpus, 1)
     verdict = "under" if planned <= _TARGET else "OVER"
     print(f"baseline (lower + re.search):  {baseline * 1e6:8.1f} us/message")
     ratio = routed / baseline
@@ -106,7 +68,7 @@ def main() -> None:
         f"{verdict} the 500 us target)"
     )
     print(f"execute + reply (on a draft):  {executed * 1e6:8.1f} us/message")
-    print(f"corpus: {len(corpus)} messages, median of {_ROUNDS} rounds")
+    print(f"corpus: {len(corpus)} messages, median of {ROUNDS} rounds")
 
 
 if __name__ == "__main__":

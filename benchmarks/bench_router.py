@@ -10,10 +10,8 @@ understanding costs on whatever machine runs it. The target is under 50 microsec
 from __future__ import annotations
 
 import re
-import statistics
-import time
-from collections.abc import Callable
 
+from benchmarks._timing import ROUNDS, per_call
 from router import classify, translate_gui
 
 _CORPUS = [
@@ -57,19 +55,6 @@ _GUI = [
     "I added a subtle jiggle that loops every two seconds.",
 ]
 _KEYWORDS = re.compile(r"export|导出|download|credits|积分|balance|余额|status|状态|upload|上传")
-_ROUNDS = 7
-
-
-def _per_call(function: Callable[[str], object], corpus: list[str], repeat: int) -> float:
-    """Median over rounds of the mean seconds per call."""
-    rounds = []
-    for _ in range(_ROUNDS):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            for text in corpus:
-                function(text)
-        rounds.append((time.perf_counter() - start) / (repeat * len(corpus)))
-    return statistics.median(rounds)
 
 
 def _baseline(text: str) -> object:
@@ -79,9 +64,9 @@ def _baseline(text: str) -> object:
 def main() -> None:
     for text in _CORPUS:  # warm up: tables load, caches fill as they would in a session
         classify(text)
-    baseline = _per_call(_baseline, _CORPUS, 200)
-    routed = _per_call(classify, _CORPUS, 20)
-    gui = _per_call(translate_gui, _GUI, 50)
+    baseline = per_call(_baseline, _CORPUS, 200)
+    routed = per_call(classify, _CORPUS, 20)
+    gui = per_call(translate_gui, _GUI, 50)
     verdict = "under" if routed < 50e-6 else "OVER"
     print(f"baseline (lower + re.search): {baseline * 1e6:8.2f} us/call")
     print(
@@ -89,7 +74,7 @@ def main() -> None:
         f"({routed / baseline:.0f}x baseline; {verdict} the 50 us target)"
     )
     print(f"translate_gui:                {gui * 1e6:8.2f} us/call  ({gui / baseline:.0f}x)")
-    print(f"corpus: {len(_CORPUS)} messages, median of {_ROUNDS} rounds")
+    print(f"corpus: {len(_CORPUS)} messages, median of {ROUNDS} rounds")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -11,38 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skill.local.server import draft as drafts
-from skill.local.server.director import Director, Outcome, Plan, Step
+from skill.local.server.director import Director, Outcome, Plan, Step, Workspace
 
 
-@dataclass
-class Target:
-    """A session as the director sees it."""
-
-    draft: dict[str, Any]
-    style: dict[str, Any] = field(default_factory=dict)
-    undo: list[dict[str, Any]] = field(default_factory=list)
-    redo: list[dict[str, Any]] = field(default_factory=list)
+def session(seconds: float = 5.0, *, photo: bool = True) -> Workspace:
+    return Workspace.with_photo(seconds, photo=photo)
 
 
-def session(seconds: float = 5.0, *, photo: bool = True) -> Target:
-    draft = drafts.new_draft(seconds)
-    if photo:
-        drafts.place_photo(
-            draft, name="cat.jpg", src="http://cdn.test/cat.jpg", media_id="m_1", style={}
-        )
-    return Target(draft=draft)
-
-
-def run(target: Target, message: str) -> Outcome:
+def run(target: Workspace, message: str) -> Outcome:
     director = Director()
     return director.execute(director.plan(message), target)
 
 
-def state(target: Target) -> tuple[dict[str, Any], dict[str, Any]]:
+def state(target: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
     return copy.deepcopy(target.draft), copy.deepcopy(target.style)
 
 
-def duration(target: Target) -> float:
+def duration(target: Workspace) -> float:
     return drafts.read_settings(target.draft).duration
 
 

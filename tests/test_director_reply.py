@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import pytest
 
 from skill.local.server import draft as drafts
-from skill.local.server.director import Director
+from skill.local.server.director import Director, Workspace
 
 SIMPLIFIED_ONLY = ("设置", "时长", "画布", "视频", "导出", "没有", "撤销", "时间线")
 TRADITIONAL_ONLY = ("設定", "長度", "畫布", "影片", "匯出", "沒有", "復原", "時間線")
 
 
-@dataclass
-class Target:
-    draft: dict[str, Any]
-    style: dict[str, Any] = field(default_factory=dict)
-    undo: list[dict[str, Any]] = field(default_factory=list)
-    redo: list[dict[str, Any]] = field(default_factory=list)
+def session(seconds: float = 5.0, *, photo: bool = True) -> Workspace:
+    return Workspace.with_photo(seconds, photo=photo)
 
 
-def session(seconds: float = 5.0, *, photo: bool = True) -> Target:
-    draft = drafts.new_draft(seconds)
-    if photo:
-        drafts.place_photo(
-            draft, name="cat.jpg", src="http://cdn.test/cat.jpg", media_id="m_1", style={}
-        )
-    return Target(draft=draft)
-
-
-def say(target: Target, message: str, session_lang: str = "en") -> str:
+def say(target: Workspace, message: str, session_lang: str = "en") -> str:
     """The whole reply to ``message``, as a chat turn would give it."""
     director = Director()
     plan = director.plan(message)

@@ -205,6 +205,21 @@ def test_a_missing_photo_is_an_error_result_with_its_code(server: _Server) -> No
     assert not server.call("jobs", {}).is_error
 
 
+def test_an_instruction_the_editor_cannot_act_on_is_an_error_result_and_no_video(
+    server: _Server, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "cat.jpg")
+    videos = set(server.home.rglob("*.mp4"))
+    result = server.call("animate", {"photos": [str(photo)], "instruction": "make her smile"})
+    assert result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["code"] == "not_understood"
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    assert "make her smile" in content.text
+    assert set(server.home.rglob("*.mp4")) == videos  # nothing rendered
+
+
 def test_arguments_outside_the_schema_are_an_error_result(server: _Server) -> None:
     result = server.call("animate", {"photos": [], "instruction": "bounce"})
     assert result.is_error

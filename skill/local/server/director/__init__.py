@@ -11,7 +11,7 @@ changes and keeps the undo history; the replies say what really changed, in the 
 """
 
 from skill.local.server.director._director import Director
-from skill.local.server.director._execute import Edit, Editable, Look, Outcome
+from skill.local.server.director._execute import Edit, Editable, Look, Outcome, Workspace
 from skill.local.server.director._parse import Op, Plan, Setting, Step
 from skill.local.server.director._reply import Replies
 
@@ -26,4 +26,5 @@ __all__ = [
     "Replies",
     "Setting",
     "Step",
+    "Workspace",
 ]

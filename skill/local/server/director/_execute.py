@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from skill.local.server import draft as drafts
 from skill.local.server.director._parse import Plan, Step
 
-__all__ = ["Edit", "Editable", "Look", "Outcome", "execute", "look_of"]
+__all__ = ["Edit", "Editable", "Look", "Outcome", "Workspace", "execute", "look_of"]
 
 _LEVELS = ("subtle", "medium", "strong")
 _VOLUME_STEP = 15
@@ -39,6 +39,29 @@ class Editable(Protocol):
     style: dict[str, Any]
     undo: list[dict[str, Any]]
     redo: list[dict[str, Any]]
+
+
+@dataclass
+class Workspace:
+    """A draft with its edit history outside a server session: for scripts, tests and
+    benchmarks that plan and run turns without a backend."""
+
+    draft: dict[str, Any]
+    style: dict[str, Any] = field(default_factory=dict)
+    undo: list[dict[str, Any]] = field(default_factory=list)
+    redo: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def with_photo(
+        cls, seconds: float = 5.0, *, name: str = "cat.jpg", photo: bool = True
+    ) -> Workspace:
+        """A new draft of ``seconds``, with a photo called ``name`` on it unless ``photo`` is
+        false."""
+        draft = drafts.new_draft(seconds)
+        if photo:
+            src = f"http://cdn.test/{name}"
+            drafts.place_photo(draft, name=name, src=src, media_id="m_1", style={})
+        return cls(draft)
 
 
 @dataclass(frozen=True)
