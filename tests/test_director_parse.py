@@ -423,3 +423,21 @@ def test_planning_ignores_surrounding_spaces(message: str) -> None:
 def test_trailing_spaces_do_not_change_the_title() -> None:
     plan = Director().plan("put the text Open Now on it  ")
     assert plan.steps == (S("title", "set", "Open Now"),)
+
+
+@pytest.mark.parametrize(
+    ("message", "question", "steps"),
+    [
+        ("bounce or wobble?", "which_motion", ()),
+        ("弹跳还是摇摆", "which_motion", ()),
+        ("either square or vertical", "which_aspect", ()),
+        ("jiggle or bounce, 3 seconds", "which_motion", (S("duration", "set", 3.0),)),
+    ],
+)
+def test_a_choice_left_open_is_asked_not_guessed(
+    message: str, question: str, steps: tuple[Step, ...]
+) -> None:
+    plan = Director().plan(message)
+    assert plan.question == question
+    assert plan.steps == steps
+    assert plan.understood is bool(steps)

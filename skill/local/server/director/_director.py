@@ -60,7 +60,7 @@ class Director:
     def closing(self, plan: Plan, outcome: Outcome, lang: str) -> str:
         """The words that end a turn that ran steps."""
         replies = self.replies(lang)
-        return replies.edit(plan, outcome) + replies.cannot_too(plan)
+        return replies.edit(plan, outcome) + replies.cannot_too(plan) + replies.asked_too(plan)
 
     def answer(self, plan: Plan, look: Look, lang: str) -> str:
         """The reply to a turn without steps (export, chat, cannot, a question, not understood)."""

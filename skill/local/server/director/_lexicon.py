@@ -25,7 +25,7 @@ _NUMBER = re.compile(
 )
 _WORD_KINDS = (
     *("remove", "add", "set", "target", "by", "keep", "negation", "contrast"),
-    *("undo", "redo", "restore", "export", "animate", "boost", "soften", "filler"),
+    *("undo", "redo", "restore", "export", "animate", "boost", "soften", "filler", "alternative"),
 )
 _MORE = frozenset({"more", "extra", "additional"})
 

@@ -181,6 +181,12 @@ def _read_clause(clause: str, tokens: list[Token], title: str | None, r: _Readin
         else:
             r.add(Step("title", "set", title), correcting=correcting)
 
+    if "alternative" in live_kinds:
+        offered = [t.key.split("=")[0] for t, n in values if not n]
+        torn = next((s for s in dict.fromkeys(offered) if offered.count(s) > 1), None)
+        if torn is not None:  # "bounce or wobble?": ask, do not guess
+            r.question = r.question or f"which_{torn}"
+            values = [(t, n) for t, n in values if not t.key.startswith(f"{torn}=")]
     intensity_set = False
     for token, neg in values:
         setting, value = token.key.split("=", 1)

@@ -212,6 +212,12 @@ class Replies:
             return str(t["status"]).format(states=self._states(look, _FIELDS))
         return str(t.get(kind, t["help"]))
 
+    def asked_too(self, plan: Plan) -> str:
+        """Said after an edit turn whose message also left a choice open ("jiggle or bounce")."""
+        if not plan.question:
+            return ""
+        return str(self._t["cannot_join"]) + str(self._t["question"].get(plan.question, ""))
+
     def cannot_too(self, plan: Plan) -> str:
         """Said after an edit turn whose message also asked for something out of scope."""
         if not plan.cannot:
