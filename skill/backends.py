@@ -18,7 +18,7 @@ from skill import paths
 from skill.errors import InputError
 
 if TYPE_CHECKING:
-    from skill.client import CachedToken, JobStore, NemoClient, Session, TokenCache
+    from skill.client import JobStore, NemoClient, Session, TokenCache
 
 __all__ = ["BACKENDS", "Connection", "connect", "job_store", "resolve_backend"]
 
@@ -64,21 +64,10 @@ def job_store(name: str) -> JobStore:
 
 
 def _embedded_token_cache(folder: Path) -> TokenCache:
+    """The token of the embedded backend kept in its data dir, under one fixed key."""
     from skill.client import TokenCache
 
-    class _EmbeddedTokenCache(TokenCache):
-        """The token of the embedded backend kept in its data dir, under one fixed key."""
-
-        def load(self, origin: str) -> CachedToken | None:
-            return super().load(_EMBEDDED)
-
-        def save(self, origin: str, token: CachedToken) -> None:
-            super().save(_EMBEDDED, token)
-
-        def forget(self, origin: str) -> None:
-            super().forget(_EMBEDDED)
-
-    return _EmbeddedTokenCache(folder / "client-token.json")
+    return TokenCache(folder / "client-token.json", key=_EMBEDDED)
 
 
 _EMBEDDED = "embedded-local-backend"

@@ -11,6 +11,7 @@ A handler is ``run(args: argparse.Namespace) -> int`` (the exit code). Exit code
     2    user error: bad arguments, a missing or unsupported file
     3    auth or credits: token rejected, out of credits, plan does not allow export
     4    backend failure: unreachable, server error, render or download failed
+    5    a file on this machine cannot be written: read-only folder, disk full, name too long
     130  interrupted (Ctrl-C); a render keeps running and ``jiggle resume`` picks it up
 """
 
@@ -72,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jiggle",
         description="Turn still photos into looping jiggle-and-bounce 1080p MP4s.",
         epilog="Exit codes: 0 ok, 2 user error, 3 auth or credits, 4 backend failure, "
-        "130 interrupted.",
+        "5 cannot write a local file (read-only folder, disk full, name too long), "
+        "130 interrupted. An existing file is never overwritten without --force: the video "
+        "takes the first free name (NAME-1.mp4).",
     )
     parser.add_argument("--version", action="version", version=f"jiggle {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default=None, help="a title burned into the video")
     p.add_argument("--preview", metavar="PNG", default=None, help="also write a preview image")
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="photos rendered at once")
+    _force_option(p)
 
     p = sub.add_parser("chat", parents=[common], help="interactive chat (REPL)")
 
@@ -113,10 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="render a session and download the MP4")
     p.add_argument("session", nargs="?", help="session id (default: the last one)")
     p.add_argument("-o", "--output", metavar="OUT", default=None)
+    _force_option(p)
     p = sub.add_parser("jobs", parents=[common], help="list renders not yet downloaded")
     p = sub.add_parser("resume", parents=[common], help="finish an interrupted render")
     p.add_argument("render_id", nargs="?", metavar="RENDER_ID")
-    p.add_argument("-o", "--output", metavar="OUT", default=None)
+    p.add_argument(
+        "-o", "--output", metavar="OUT", default=None, help="default: where the export meant it"
+    )
+    _force_option(p)
 
     p = sub.add_parser("render-local", help="render a jiggle loop on this machine, no server")
     p.add_argument("photo", metavar="PHOTO")
@@ -134,10 +142,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--data-dir", default=None, help="keep state here across restarts")
     p.add_argument("--faults", default=None, metavar="SPEC", help="inject faults (see README)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this Host name (default: loopback names only)",
+    )
+    p.add_argument(
+        "--allow-files",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let file:// uploads from this machine read below DIR (default: none)",
+    )
 
     p = sub.add_parser("mcp", help="run the MCP server on stdio")
     p.add_argument("--backend", choices=("cloud", "local"), default=_default_backend())
     return parser
+
+
+def _force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing files (default: keep them; the new file gets a free name)",
+    )
 
 
 def _load(target: str) -> Callable[[argparse.Namespace], int]:

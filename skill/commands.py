@@ -159,6 +159,8 @@ def _run(args: argparse.Namespace, call: HostCall, **host_options: Any) -> int:
     from skill.host import SkillHost
 
     printer: _Printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter()
+    # --force (animate, export, resume): overwrite; otherwise a file is never replaced.
+    host_options.setdefault("force", bool(getattr(args, "force", False)))
     try:
         host = SkillHost(backend=args.backend, language=args.lang, greeting=False, **host_options)
     except JiggleError as exc:

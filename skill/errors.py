@@ -11,6 +11,8 @@
     ├── ApiError                     the backend answered with an error; .api_code, .http_status
     │   ├── AuthError                                                                   exit 3
     │   │   ├── TokenExpired         1001: token expired or invalid
+    │   │   ├── BadToken             a token that cannot be sent (NEMO_TOKEN not ASCII)
+    │   │   ├── RenderAccountUnavailable  the account that owns a render has no usable token
     │   │   ├── MissingClientId      HTTP 400 on the anonymous-token call
     │   │   ├── OutOfCredits         2001; .register_url for anonymous users
     │   │   └── ExportBlockedByPlan  HTTP 402: the plan does not allow exports
@@ -24,7 +26,13 @@
     │   ├── ConnectionLost           dropped mid-request or mid-stream; .state, .applied tell
     │   │                            what landed (the instruction is never sent twice)
     │   └── RequestTimeout           no answer in time
+    ├── RenderTimeout                wait() reached its deadline; the render keeps running  exit 4
     ├── DownloadFailed               the finished video could not be fetched or was incomplete
+    ├── LocalFileError               a file on this machine cannot be written; .folder  exit 5
+    │   ├── FolderNotWritable        read-only or not ours (an output, config or data folder)
+    │   ├── DiskFull                 no space left (or over quota) where the file goes
+    │   ├── NameTooLong              the file name is longer than the filesystem allows
+    │   └── TokenNotSaved            the token cache cannot be written (said as a warning)
     └── Cancelled                    the user interrupted; a render keeps running and can be resumed
 
 Messages live in ``skill/data/errors.yaml`` (English and Chinese, each with the next step to
@@ -34,6 +42,8 @@ and every rendered message passes through :func:`skill.redact.redact`.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -43,28 +53,37 @@ __all__ = [
     "ApiError",
     "AuthError",
     "BackendUnreachable",
+    "BadToken",
     "Cancelled",
     "ConnectionLost",
+    "DiskFull",
     "DownloadFailed",
     "ExportBlockedByPlan",
     "FileNotFound",
     "FileTooLarge",
+    "FolderNotWritable",
     "InputError",
     "JiggleError",
+    "LocalFileError",
     "ManifestError",
     "MissingClientId",
+    "NameTooLong",
     "NotUnderstood",
     "OutOfCredits",
     "RateLimited",
+    "RenderAccountUnavailable",
     "RenderFailed",
+    "RenderTimeout",
     "RequestTimeout",
     "ServerError",
     "SessionNotFound",
     "StreamError",
     "TokenExpired",
+    "TokenNotSaved",
     "TransportError",
     "UnsupportedFile",
     "error_for_api_code",
+    "error_for_os_error",
     "phrase",
 ]
 
@@ -227,6 +246,25 @@ class TokenExpired(AuthError):
         return {"next_step": phrase(which, lang)}
 
 
+class BadToken(AuthError):
+    """A token that cannot be a token (e.g. ``NEMO_TOKEN`` with non-ASCII characters); refused
+    before any request. ``details["source"]`` names where it came from."""
+
+    code = "bad_token"
+
+
+class RenderAccountUnavailable(AuthError):
+    """A render belongs to an account whose token is gone, expired or refused, and no token of
+    that account can be had: ``details["render_id"]``, ``details["why"]`` (``missing``,
+    ``expired``, ``refused`` or ``user_token``)."""
+
+    code = "render_account_unavailable"
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        why = str(self.details.get("why") or "missing")
+        return {"why_text": phrase(f"render_account_{why}", lang)}
+
+
 class MissingClientId(AuthError):
     code = "missing_client_id"
 
@@ -261,7 +299,8 @@ class RateLimited(ApiError):
 
     @property
     def retry_after(self) -> float:
-        return float(self.details.get("retry_after") or 30.0)
+        value = self.details.get("retry_after")
+        return 30.0 if value is None else float(value)
 
     def _fields(self, lang: str) -> dict[str, Any]:
         return {"retry_after": f"{self.retry_after:g}"}
@@ -367,9 +406,79 @@ def _during(what: str, lang: str) -> str:
     return specific or phrase("during", lang, what=what)
 
 
+class RenderTimeout(JiggleError):
+    """``wait()`` gave up at its deadline; the render keeps running on the server."""
+
+    code = "render_timeout"
+    exit_code = 4
+
+
 class DownloadFailed(JiggleError):
     code = "download_failed"
     exit_code = 4
+
+
+class LocalFileError(JiggleError):
+    """A file on this machine cannot be written: ``details["folder"]`` names the folder,
+    ``details["render_id"]`` the render to resume once it is fixed (when there is one)."""
+
+    code = "local_file_error"
+    exit_code = 5
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        render_id = self.details.get("render_id")
+        if render_id:
+            return {"next_step": phrase("resume_after_fix", lang, render_id=render_id)}
+        return {"next_step": phrase("try_again_after_fix", lang)}
+
+
+class FolderNotWritable(LocalFileError):
+    code = "folder_not_writable"
+
+
+class DiskFull(LocalFileError):
+    code = "disk_full"
+
+
+class NameTooLong(LocalFileError):
+    code = "name_too_long"
+
+
+class TokenNotSaved(LocalFileError):
+    """The token works for this run but could not be kept: the next run needs a new one."""
+
+    code = "token_not_saved"
+
+
+_ERRNO_CLASSES: dict[int, type[LocalFileError]] = {
+    errno.EACCES: FolderNotWritable,
+    errno.EPERM: FolderNotWritable,
+    errno.EROFS: FolderNotWritable,
+    errno.ENOSPC: DiskFull,
+    errno.EDQUOT: DiskFull,
+    errno.ENAMETOOLONG: NameTooLong,
+}
+
+
+def error_for_os_error(
+    exc: OSError, *, folder: Any = None, cls: type[LocalFileError] | None = None, **details: Any
+) -> JiggleError:
+    """The user error for an OSError a user can fix (permissions, space, name length), naming
+    the folder (``folder``, else the one of the file the error names). Any other OSError is a
+    bug: ``exc`` itself is raised again."""
+    from pathlib import Path
+
+    chosen = cls or _ERRNO_CLASSES.get(exc.errno or -1)
+    if chosen is None:
+        raise exc
+    if folder is None and exc.filename is not None:
+        named = Path(os.fsdecode(exc.filename))
+        try:
+            folder = named if named.is_dir() else named.parent
+        except OSError:
+            folder = named.parent
+    problem = os.strerror(exc.errno) if exc.errno else str(exc)
+    return chosen(problem, folder=str(folder or "."), **details)
 
 
 class Cancelled(JiggleError):

@@ -30,10 +30,11 @@ from typing import Any
 
 from router import Action, GuiKind, classify, translate_gui
 from skill import paths
-from skill._atomic import write_json
+from skill._atomic import replacing, write_json
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
-from skill.errors import Cancelled, InputError, JiggleError, NotUnderstood
+from skill.errors import Cancelled, InputError, JiggleError, NotUnderstood, error_for_os_error
+from skill.paths import safe_name
 from skill.replies import (
     Reply,
     ReplyKind,
@@ -137,6 +138,8 @@ class SkillHost:
     seconds, after which "⏳ Still working..." is said; ``poll_interval`` the seconds between
     render polls (default: 30 for the cloud, 0.5 for the local backend). ``greeting``: say
     how to start once connected (for a conversation; one-shot commands leave it out).
+    ``force``: overwrite existing files; without it (the default) a video or preview never
+    replaces a file, it takes the first free name ``NAME-1.mp4`` (see :func:`paths.unused_path`).
     """
 
     def __init__(
@@ -152,6 +155,7 @@ class SkillHost:
         poll_interval: float | None = None,
         local_data_dir: Path | None = None,
         greeting: bool = True,
+        force: bool = False,
     ) -> None:
         self._backend_name = resolve_backend(backend)
         self._fixed_language = language_of(language) if language else None
@@ -173,6 +177,7 @@ class SkillHost:
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()  # the running call's; set when its consumer stops
         self._hint = greeting  # say how to start, once connected (a conversation needs it)
+        self._force = force
         self._notes: list[str] = []  # said at the next step: what the client did on its own
 
     # -- what faces read ----------------------------------------------------------------------
@@ -235,6 +240,8 @@ class SkillHost:
         self._follow_language(language_of_text(instruction), instruction)
         self._hint = False
         targets = self._animate_targets(photos, output, out_dir)
+        if preview is not None:
+            paths.check_writable(Path(preview))
         yield from self._pump(
             lambda step: self._run_animate(step, photos, instruction, targets, preview)
         )
@@ -258,8 +265,9 @@ class SkillHost:
         def work(step: _Step) -> None:
             projects = self._pick(session_id)
             if output is not None and len(projects) == 1:
+                target = self._claim(Path(output))
                 self._connect(step)
-                self._export(step, projects[0], Path(output))
+                self._export(step, projects[0], target)
             else:
                 self._export_all(step, projects)
 
@@ -326,6 +334,14 @@ class SkillHost:
                     replies.put(self._error_reply(exc))
             except JiggleError as exc:
                 replies.put(self._error_reply(exc))
+            except OSError as exc:  # a folder we cannot write: the user's to fix, else a bug
+                try:
+                    mapped = error_for_os_error(exc)
+                except OSError:
+                    _log.exception("unexpected failure in the skill host")
+                    replies.put(self._unexpected_reply(exc))
+                else:
+                    replies.put(self._error_reply(mapped))
             except Exception as exc:  # a bug: say so plainly, keep the host usable
                 _log.exception("unexpected failure in the skill host")
                 replies.put(self._unexpected_reply(exc))
@@ -413,6 +429,15 @@ class SkillHost:
                 {"connected": True, "backend": connection.name, "credits": self._last_credits},
             )
         )
+        warning = connection.client.token_not_saved
+        if warning is not None:
+            step.emit(
+                Reply(
+                    ReplyKind.STATUS,
+                    warning.human(self._language),
+                    {"warning": True, "code": warning.code, **warning.details},
+                )
+            )
         return connection
 
     def _connect_quietly(self) -> Connection:
@@ -703,7 +728,17 @@ class SkillHost:
 
     def _output_for(self, project: _Project) -> Path:
         stem = Path(project.name).stem if project.name else project.session_id
-        return _unused_path(self._output_dir / f"{stem}-jiggle.mp4")
+        return self._claim(self._output_dir / f"{safe_name(stem, fallback='jiggle')}-jiggle.mp4")
+
+    def _claim(self, target: Path, taken: Sequence[Path] = ()) -> Path:
+        """Where a file meant for ``target`` goes: ``target`` with ``force``, else the first
+        free name (the one no-clobber rule); its folder is checked writable first, so that no
+        render is paid for a video that could not be saved."""
+        paths.check_writable(target)  # first: a name too long cannot even be looked up
+        chosen = target if self._force else paths.unused_path(target, taken)
+        if chosen != target:
+            paths.check_writable(chosen)
+        return chosen
 
     def _export(self, step: _Step, project: _Project, output: Path) -> Path:
         client = self._client
@@ -714,7 +749,7 @@ class SkillHost:
                 {"phase": "render"},
             )
         )
-        job = client.export(project.session_id)
+        job = client.export(project.session_id, output_path=str(output.absolute()))
         self._say_notes(step)
         self._active_render = job.id  # from here a Ctrl-C leaves this render running
         step.emit(
@@ -736,8 +771,11 @@ class SkillHost:
         try:
             finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
             step.emit(Reply(ReplyKind.STATUS, say(self._reply_language, "downloading")))
-            output.parent.mkdir(parents=True, exist_ok=True)
-            path = Path(client.download(finished, output, progress=_Progress(step, "download")))
+            path = Path(
+                client.download(
+                    finished, output, _Progress(step, "download"), overwrite=self._force
+                )
+            )
         except Cancelled:
             raise Cancelled(render_id=render_id) from None
         self._active_render = None
@@ -805,11 +843,15 @@ class SkillHost:
         known = {p.session_id: p for p in [*self._remembered_projects(), *self._projects]}
         project = known.get(job.session_id) or _Project(session_id=job.session_id)
         if output is not None:
-            target = Path(output)
+            target = self._claim(Path(output))
+        elif job.output_path:
+            target = self._claim(Path(job.output_path))  # where the export meant to save it
         elif project.name:
             target = self._output_for(project)  # named after its photo, like the export was
         else:
-            target = _unused_path(self._output_dir / f"{render_id}.mp4")
+            target = self._claim(
+                self._output_dir / f"{safe_name(render_id, fallback='render')}.mp4"
+            )
         self._finish_render(step, job, target, project if job.session_id else None)
 
     # batch
@@ -855,17 +897,17 @@ class SkillHost:
         out_dir: Path | str | None,
     ) -> list[Path]:
         if output is not None:
-            return [Path(output)]
+            return [self._claim(Path(output))]
         folder = Path(out_dir) if out_dir is not None else self._output_dir
         targets: list[Path] = []
         for photo in photos:
-            stem = Path(_display_name(photo)).stem or "jiggle"
+            stem = safe_name(Path(_display_name(photo)).stem, fallback="jiggle")
             candidate = (
                 folder / f"{stem}.mp4" if out_dir is not None else folder / f"{stem}-jiggle.mp4"
             )
             while candidate in targets:
                 candidate = candidate.with_name(f"{candidate.stem}-{len(targets)}.mp4")
-            targets.append(candidate)
+            targets.append(self._claim(candidate, targets))
         return targets
 
     def _run_animate(
@@ -920,7 +962,9 @@ class SkillHost:
                 "a preview image needs the local extra: "
                 "pip install 'image-to-video-ai-jiggle[local]'"
             ) from None
-        make_preview(video, target)
+        target = self._claim(target)
+        with replacing(target, suffix=target.suffix) as temp:
+            make_preview(video, temp)
         step.emit(
             Reply(
                 ReplyKind.TEXT,
@@ -1042,7 +1086,7 @@ def _job_dict(job: RenderJob) -> dict[str, Any]:
         "render_id": job.id,
         "session_id": job.session_id,
         "created": _created_at(job.id),
-        "output": None,
+        "output": job.output_path,
         "status": job.status,
         "progress": job.progress,
     }
@@ -1080,16 +1124,6 @@ def _without_files(text: str, files: Sequence[str]) -> str:
     for file in files:
         text = text.replace(f'"{file}"', " ").replace(f"'{file}'", " ").replace(file, " ")
     return " ".join(text.split())
-
-
-def _unused_path(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for n in range(1, 10_000):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    return path
 
 
 def _human_size(size: int) -> str:

@@ -233,7 +233,8 @@ def test_429_waits_retry_after_then_retries_once(
     backend.inject("429=2@credits")
     client.credits()
     assert 2.0 in sleeps.calls
-    backend.inject("429=3@credits*2")
+    # One retry policy (issue 11): a 429 is retried up to the policy's count, then reported.
+    backend.inject(f"429=3@credits*{client.retry.attempts}")
     with pytest.raises(RateLimited) as caught:
         client.credits()
     assert caught.value.retry_after == 3.0
@@ -323,7 +324,9 @@ def test_402_on_export_is_explained_and_the_job_forgotten(
 
 def test_unreachable_backend(sleeps: Sleeps) -> None:
     with (
-        NemoClient("http://127.0.0.1:9", token="nmv_usr_unreachable01", sleep=sleeps) as c,
+        NemoClient(
+            "http://127.0.0.1:9", token="nmv_usr_unreachable01", sleep=sleeps, retries=2
+        ) as c,
         pytest.raises(BackendUnreachable) as caught,
     ):
         c.credits()

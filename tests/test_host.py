@@ -268,7 +268,7 @@ _FAULTS = [
     ("4001@upload", "upload", "unsupported_file", "jpg png"),
     ("4002@upload", "upload", "file_too_large", "200 MB"),
     ("402@export", "export", "export_blocked_by_plan", "--backend local"),
-    ("429=1@credits*2", "credits", "rate_limited", "Wait 1 seconds"),
+    ("429=3600@credits", "credits", "rate_limited", "Wait 3600 seconds"),
     ("503@credits*inf", "credits", "server_error", "try again"),
     ("1001@credits*inf", "credits", "token_expired", "token"),
     ("1002@chat*inf", "chat", "session_not_found", "new session"),

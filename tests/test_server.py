@@ -593,7 +593,17 @@ def test_upload_sound_and_use_it_as_music(api: Api, tmp_path: Path) -> None:
     assert audio["sg"][0]["m"]["volume"] == 40
 
 
-def test_upload_by_url_reads_files_and_loopback_only(api: Api, tmp_path: Path) -> None:
+def test_upload_by_url_reads_files_and_loopback_only(tmp_path: Path) -> None:
+    # file:// reads only below the folders the operator allowed (tests/reliability has the rest).
+    with backend_with(file_roots=[tmp_path]) as backend:
+        api = Api(backend).login()
+        try:
+            _upload_by_url(api, tmp_path)
+        finally:
+            api.close()
+
+
+def _upload_by_url(api: Api, tmp_path: Path) -> None:
     sid = api.session()
     photo = write_photo(tmp_path / "cat.jpg")
     url = f"/api/upload-video/nemo_agent/me/{sid}"

@@ -44,7 +44,8 @@ def test_serve_local_prints_both_origins_and_stops_on_ctrl_c(tmp_path: Path) -> 
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
-    assert (tmp_path / "data" / "accounts.json").is_file()  # the token outlives the process
+    tokens = tmp_path / "data" / "accounts" / "tokens"
+    assert list(tokens.glob("*.json"))  # the token outlives the process
 
 
 def test_serve_local_refuses_a_bad_fault_spec() -> None:

@@ -152,10 +152,15 @@ def test_a_render_id_belongs_to_its_owner(api: Api, tmp_path: Path) -> None:
         json={"id": "render_42", "sessionId": other_sid},
         headers=other.auth,
     )
-    assert taken.status_code == 409
-    assert (
-        other.http.get("/api/render/proxy/lambda/render_42", headers=other.auth).status_code == 404
-    )
+    # Render ids are per account: the same id is the other user's own job, and reveals nothing.
+    assert taken.status_code == 200
+    assert taken.json()["data"]["id"] == "render_42"
+    mine = api.http.get("/api/render/proxy/lambda/render_42", headers=api.auth).json()["data"]
+    theirs = other.http.get("/api/render/proxy/lambda/render_42", headers=other.auth)
+    assert theirs.status_code == 200
+    assert theirs.json()["data"]["id"] == mine["id"] == "render_42"
+    assert mine["status"] in ("pending", "rendering", "failed")  # the first job, render-fail armed
+    other.close()
 
 
 def test_render_fail_ends_failed_with_a_reason_and_gives_credits_back(

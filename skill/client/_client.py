@@ -17,18 +17,21 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from skill.client._retry import RetryPolicy
 from skill.client._sse import SSEDecoder, SSEMessage, split_lines
 from skill.client._transport import UPLOAD_TIMEOUT, Transport, map_transport_error
-from skill.client.auth import CachedToken, TokenCache
+from skill.client.auth import CachedToken, TokenCache, token_id
 from skill.client.chat import ChatInterpreter
 from skill.client.jobs import JobStore
 from skill.client.models import (
@@ -46,19 +49,25 @@ from skill.client.models import (
 from skill.client.render import download_file
 from skill.client.uploads import ProgressReader, split_inputs, validate
 from skill.errors import (
+    BackendUnreachable,
+    BadToken,
     Cancelled,
     ConnectionLost,
     JiggleError,
     MissingClientId,
     OutOfCredits,
     RateLimited,
+    RenderAccountUnavailable,
     RenderFailed,
+    RenderTimeout,
     RequestTimeout,
     ServerError,
     SessionNotFound,
     TokenExpired,
+    TokenNotSaved,
 )
 from skill.manifest import Manifest, attribution_headers
+from skill.paths import safe_name
 from skill.redact import install_log_redaction, register_secret
 from skill.timeline import TimelineChange
 
@@ -68,9 +77,8 @@ DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
 CLAIM_URL = "https://nemovideo.com/workspace/claim?ct={claim_token}"
 REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 _APP = "nemo_agent"
-# A 429 is waited out and retried once when the wait is short; a longer Retry-After (a daily
-# cap, say) is reported at once: nobody wants a command to sleep for hours.
-MAX_RATE_LIMIT_WAIT = 120.0
+# How long wait() polls a render before it gives up (RenderTimeout; the render keeps running).
+DEFAULT_WAIT_DEADLINE = 1800.0
 
 _log = logging.getLogger("skill.client")
 
@@ -84,7 +92,9 @@ class NemoClient:
     ``$NEMO_TOKEN``, else a cached anonymous token, else a new one. ``sleep`` is what the client
     waits with (tests pass a no-op); ``poll_interval`` is the seconds between render polls, the
     first coming after ``first_poll_delay``. ``stream_read_timeout`` is how long the chat stream
-    may be silent (heartbeats included) before it counts as dropped.
+    may be silent (heartbeats included) before it counts as dropped. ``retries`` is how many
+    times a failed request may be tried again (default ``$JIGGLE_RETRIES``, else 5), with
+    ``sleep`` and ``clock``; ``retry_policy`` replaces the whole :class:`RetryPolicy`.
     """
 
     def __init__(
@@ -102,11 +112,18 @@ class NemoClient:
         token_cache: TokenCache | None = None,
         jobs: JobStore | None = None,
         manifest: Manifest | None = None,
+        retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         install_log_redaction("skill.client")
         chosen = base_url or os.environ.get("NEMO_API_BASE") or DEFAULT_BASE_URL
         given = token if token is not None else os.environ.get("NEMO_TOKEN")
         self._token: str | None = given.strip() if given and given.strip() else None
+        if self._token is not None and not _sendable(self._token):
+            source = "the token given to NemoClient" if token is not None else "NEMO_TOKEN"
+            self._token = None
+            raise BadToken(source=source)
+        self.retry = retry_policy or RetryPolicy.with_retries(retries, sleep=sleep, clock=clock)
         self._user_token = self._token is not None
         register_secret(self._token)
         self._user_id: str | None = None
@@ -119,11 +136,15 @@ class NemoClient:
         self._on_session_replaced = on_session_replaced
         self.tokens = token_cache if token_cache is not None else TokenCache()
         self.jobs = jobs if jobs is not None else JobStore()
-        self._transport = Transport(chosen, attribution_headers(manifest), sleep=sleep)
+        self._transport = Transport(chosen, attribution_headers(manifest))
+        self._token_lock = threading.RLock()
+        self._owners: dict[str, str] = {}  # token id -> user id, for the tokens seen
         self._sessions: dict[str, Session] = {}
         self._aliases: dict[str, str] = {}
         self._last_state: dict[str, SessionState] = {}
         self._turn_before: dict[str, SessionState | None] = {}
+        # Set when a new token could not be written to the token cache (a read-only folder).
+        self.token_not_saved: TokenNotSaved | None = None
 
     # -- lifetime --------------------------------------------------------------------------
 
@@ -158,52 +179,126 @@ class NemoClient:
         return not self._user_token
 
     def _bearer(self) -> str:
-        if self._token is None:
-            cached = self.tokens.load(self._transport.origin)
-            if cached is not None:
+        """The token in use: the user's, the cached one, or a new anonymous one. Signing in
+        holds the token cache's lock, so two processes starting at once share one account."""
+        token = self._token
+        if token is not None:
+            return token
+        with self._token_lock:
+            if self._token is None:
+                origin = self._transport.origin
+                cached = self.tokens.load(origin)
+                if cached is None:
+                    with self.tokens.locked():
+                        cached = self.tokens.load(origin)  # another process may have signed in
+                        if cached is None:
+                            cached = self._anonymous_token()
+                            self._keep(cached)
                 self._adopt(cached)
-            else:
-                self._adopt(self._anonymous_token())
-        assert self._token is not None
-        return self._token
+            assert self._token is not None
+            return self._token
+
+    def _keep(self, token: CachedToken) -> None:
+        """Save a new token; a folder that cannot be written is said, not hidden."""
+        try:
+            self.tokens.save(self._transport.origin, token)
+        except TokenNotSaved as exc:
+            # Still usable for this run; the host says why the next run needs a new one.
+            self.token_not_saved = exc
+            _log.info("could not save the token in %s", exc.details.get("folder"))
 
     def _adopt(self, token: CachedToken) -> None:
         register_secret(token.token)
         self._token = token.token
         self._user_id = token.user_id or self._user_id
+        if token.user_id:
+            self._owners[token_id(token.token)] = token.user_id
 
     def _anonymous_token(self) -> CachedToken:
-        retried: set[str] = set()
+        """A new anonymous token (not saved here). Retried by the policy when the service
+        answered without creating an account (429, 503, a refused connection) and once with a
+        fresh ``X-Client-Id`` after a 400; never after the request may have created one."""
+        retry = self.retry.start()
+        fresh_client_id = False
+        client_id = str(uuid.uuid4())
         while True:
             try:
                 data = self._transport.send(
                     "POST",
                     "/api/auth/anonymous-token",
-                    headers={"X-Client-Id": str(uuid.uuid4())},
+                    headers={"X-Client-Id": client_id},
                     during="sign-in",
                 )
                 token = CachedToken.from_api(data)
             except ValueError:
                 raise ServerError("the anonymous-token answer carries no token") from None
             except MissingClientId:
-                if "client_id" in retried:
+                if fresh_client_id:
                     raise
-                retried.add("client_id")  # a fresh X-Client-Id is generated on the next loop
+                fresh_client_id = True
+                client_id = str(uuid.uuid4())
                 continue
-            except RateLimited as exc:
-                if "rate" in retried or exc.retry_after > MAX_RATE_LIMIT_WAIT:
+            except (RateLimited, ServerError, BackendUnreachable) as exc:
+                if not _retryable(exc, False) or not retry.retry(_server_wait(exc)):
                     raise
-                retried.add("rate")
-                self._sleep(exc.retry_after)
                 continue
-            self.tokens.save(self._transport.origin, token)
             _log.info("got a new anonymous token for %s", self._transport.origin)
             return token
 
-    def _renew_token(self) -> None:
-        self.tokens.forget(self._transport.origin)
-        self._token = None
-        self._adopt(self._anonymous_token())
+    def _renew_token(self, rejected: str) -> None:
+        """Replace a rejected anonymous token: by one another thread or process got meanwhile
+        if there is one, else by a new anonymous token. The rejected one stays in the cache's
+        accounts for the renders it owns."""
+        with self._token_lock:
+            if self._token not in (None, rejected):
+                return  # another thread renewed it already
+            origin = self._transport.origin
+            with self.tokens.locked():
+                cached = self.tokens.load(origin)
+                if cached is None or cached.token == rejected:
+                    self.tokens.forget(origin)
+                    cached = self._anonymous_token()
+                    self._keep(cached)
+            self._token = None
+            self._adopt(cached)
+
+    # -- the token of a render's account ---------------------------------------------------
+
+    def _owner_of_new_render(self, token: str) -> tuple[str | None, str]:
+        """Who a render submitted with ``token`` belongs to: (user id, token id)."""
+        tid = token_id(token)
+        return self._owners.get(tid) or self._user_id, tid
+
+    def _job_bearer(self, job: RenderJob, *, refused: str | None = None) -> str:
+        """The token of the account that owns ``job``: the one in use if it is that account's,
+        else one kept in the token cache. A render without a recorded owner (made by an older
+        jiggle) uses the token in use. Raises :class:`RenderAccountUnavailable` when there is
+        none that can be used; never spends a new anonymous token for a render."""
+        if not job.owner_token_id:
+            return self._bearer()
+        current = self._token
+        if current is None and not self._user_token:
+            cached = self.tokens.load(self._transport.origin)
+            current = cached.token if cached is not None else None
+        if current is not None and current != refused:
+            same_token = token_id(current) == job.owner_token_id
+            owner = self._owners.get(token_id(current))
+            if same_token or (job.owner_user_id and owner == job.owner_user_id):
+                return current
+        found = self.tokens.find(
+            self._transport.origin, token_id=job.owner_token_id, user_id=job.owner_user_id
+        )
+        if found is not None and found.token != refused and not found.expired():
+            register_secret(found.token)
+            self._owners[token_id(found.token)] = found.user_id or ""
+            return found.token
+        if refused is not None:
+            why = "refused"
+        elif found is not None:
+            why = "expired"
+        else:
+            why = "user_token" if job.owner_user_id is None or self._user_token else "missing"
+        raise RenderAccountUnavailable(render_id=job.id, account=job.owner_user_id or "?", why=why)
 
     # -- the request loop with recovery ----------------------------------------------------
 
@@ -215,29 +310,59 @@ class NemoClient:
         session: SessionRef | None = None,
         body: Callable[[str | None], dict[str, Any]] | None = None,
         idempotent: bool = False,
+        resend_safe: bool = False,
+        job: RenderJob | None = None,
+        token_used: list[str] | None = None,
         stream: bool = False,
         during: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        """One request with the recoveries the contract allows and the client's retry policy.
+
+        ``idempotent``: repeating it changes nothing (a GET), so a transport error or a 5xx is
+        retried. ``resend_safe``: a POST the server de-duplicates (an export, by its render id)
+        and that may be sent again after a cut. Anything else is sent again only when the
+        server answered 429 or 503 (before doing anything) or the connection was refused.
+        ``job``: the request is about a render, and goes with its owner's token.
+        """
         recovered: set[str] = set()
+        retry = self.retry.start()
+        repeatable = idempotent or resend_safe
         session_id = self.resolve_session(session) if session is not None else None
         extra_headers = dict(kwargs.pop("headers", None) or {})
+        refused: str | None = None
         while True:
-            headers = {"Authorization": f"Bearer {self._bearer()}", **extra_headers}
+            bearer = self._job_bearer(job, refused=refused) if job else self._bearer()
+            headers = {"Authorization": f"Bearer {bearer}", **extra_headers}
             request_kwargs = dict(kwargs)
             if body is not None:
                 request_kwargs["json"] = body(session_id)
             try:
-                return self._transport.send(
+                answer = self._transport.send(
                     method,
                     path(session_id),
                     headers=headers,
-                    idempotent=idempotent,
                     stream=stream,
                     during=during,
                     **request_kwargs,
                 )
+                if token_used is not None:
+                    token_used.append(bearer)
+                return answer
             except TokenExpired as exc:
+                if job is not None and job.owner_token_id:
+                    # The render's account: its token is kept (a later resume may work), and
+                    # a new account's token would not see the render. Once more with the same
+                    # token (a 1001 can pass), then with another token of that account.
+                    if "token" not in recovered:
+                        recovered.add("token")
+                        continue
+                    if refused is not None:
+                        raise RenderAccountUnavailable(
+                            render_id=job.id, account=job.owner_user_id or "?", why="refused"
+                        ) from None
+                    refused = bearer
+                    continue
                 if self._user_token or "token" in recovered:
                     raise TokenExpired(
                         exc.detail,
@@ -247,18 +372,12 @@ class NemoClient:
                     ) from None
                 recovered.add("token")
                 _log.info("token expired or rejected; getting a new anonymous token")
-                self._renew_token()
+                self._renew_token(bearer)
             except SessionNotFound:
                 if session_id is None or "session" in recovered:
                     raise
                 recovered.add("session")
                 session_id = self._replace_session(session_id).id
-            except RateLimited as exc:
-                if "rate" in recovered or exc.retry_after > MAX_RATE_LIMIT_WAIT:
-                    raise
-                recovered.add("rate")
-                _log.info("rate limited; waiting %.0f s before one retry", exc.retry_after)
-                self._sleep(exc.retry_after)
             except MissingClientId:
                 if "client_id" in recovered:
                     raise
@@ -266,6 +385,14 @@ class NemoClient:
                 extra_headers["X-Client-Id"] = str(uuid.uuid4())
             except OutOfCredits as exc:
                 raise self._with_claim_link(exc, session_id) from None
+            except (RateLimited, ServerError, BackendUnreachable) as exc:
+                if not _retryable(exc, repeatable) or not retry.retry(_server_wait(exc)):
+                    raise
+                _log.info("%s %s failed (%s); retry %d", method, during, exc.code, retry.failures)
+            except (ConnectionLost, RequestTimeout):
+                if not repeatable or not retry.retry():
+                    raise
+                _log.info("%s %s was cut; retry %d", method, during, retry.failures)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -521,18 +648,21 @@ class NemoClient:
         *,
         draft: Mapping[str, Any] | None = None,
         progress: RenderProgress | None = None,
+        output_path: str | None = None,
     ) -> RenderJob:
         """Submit a render of the session's draft (read now unless given); returns the job.
 
         The job is written to the JobStore before it is submitted, so that it can be resumed
         after Ctrl-C or a crash; it leaves the store once downloaded, failed or cancelled.
+        ``output_path`` (where the video is to be saved) is kept with it for ``resume``.
         """
         sid = self.resolve_session(session_id)
         if draft is None:
             state = self.state(sid)
             sid = self.resolve_session(sid)
             draft = state.draft
-        job = RenderJob(id=_new_render_id(), session_id=sid)
+        job = RenderJob(id=_new_render_id(), session_id=sid, output_path=output_path)
+        job.owner_user_id, job.owner_token_id = self._owner_of_new_render(self._bearer())
         self.jobs.add(job)
 
         def body(current: str | None) -> dict[str, Any]:
@@ -544,12 +674,17 @@ class NemoClient:
                 "output": {"format": "mp4", "quality": "high"},
             }
 
+        used: list[str] = []
         try:
+            # Sent again after a cut only with the same render id, which the service
+            # de-duplicates: a render is never submitted (or charged) twice.
             data = self._call(
                 "POST",
                 lambda _: "/api/render/proxy/lambda",
                 session=sid,
                 body=body,
+                resend_safe=True,
+                token_used=used,
                 during="export",
             )
         except (ConnectionLost, RequestTimeout) as exc:
@@ -558,6 +693,8 @@ class NemoClient:
         except JiggleError:
             self.jobs.remove(job.id)
             raise
+        if used:  # a new token during the submit: the render is that account's
+            job.owner_user_id, job.owner_token_id = self._owner_of_new_render(used[-1])
         submitted_id = job.id
         job.update_from_api(data if isinstance(data, Mapping) else {})
         self.jobs.add(job, replaces=submitted_id)
@@ -569,8 +706,9 @@ class NemoClient:
         """Check the render once; ``job`` is updated in place and returned."""
         data = self._call(
             "GET",
-            lambda _: f"/api/render/proxy/lambda/{job.id}",
+            lambda _: f"/api/render/proxy/lambda/{_segment(job.id)}",
             idempotent=True,
+            job=job,
             during="poll",
         )
         job.update_from_api(data if isinstance(data, Mapping) else {})
@@ -578,12 +716,21 @@ class NemoClient:
             self.jobs.update(job)  # remember the output URL for a later resume
         return job
 
-    def wait(self, job: RenderJob, progress: RenderProgress | None = None) -> RenderJob:
+    def wait(
+        self,
+        job: RenderJob,
+        progress: RenderProgress | None = None,
+        *,
+        deadline: float | None = DEFAULT_WAIT_DEADLINE,
+    ) -> RenderJob:
         """Poll until the render completes; raises RenderFailed, or Cancelled on Ctrl-C.
 
         The first check comes after ``first_poll_delay``, later ones every ``poll_interval``.
+        After ``deadline`` seconds (30 minutes by default; None: no limit) it raises
+        :class:`RenderTimeout`: the render keeps running and stays in the JobStore.
         """
         delay = min(self.first_poll_delay, self.poll_interval)
+        started = self._clock()
         try:
             while job.status != "completed":
                 if job.status == "failed":
@@ -596,6 +743,11 @@ class NemoClient:
                 if job.status == "cancelled":
                     self.jobs.remove(job.id)
                     raise Cancelled()
+                if deadline is not None:
+                    left = deadline - (self._clock() - started)
+                    if left <= 0:
+                        raise RenderTimeout(render_id=job.id, seconds=f"{deadline:g}")
+                    delay = min(delay, left)
                 self._sleep(delay)
                 delay = self.poll_interval
                 self.poll(job)
@@ -610,22 +762,26 @@ class NemoClient:
         job: RenderJob,
         dest: str | os.PathLike[str],
         progress: DownloadProgress | None = None,
+        *,
+        overwrite: bool = True,
     ) -> Path:
         """Fetch the finished video to ``dest`` (a file, or a directory for ``<id>.mp4``).
 
         A CDN URL is fetched without the Authorization header; without one, the API's
         download endpoint is used. Interrupted downloads resume with Range. The job leaves the
-        JobStore once the file is complete.
+        JobStore once the file is complete. The render id is made a safe file name
+        (:func:`skill.paths.safe_name`) before it names a file. ``overwrite=False``: an
+        existing file is kept and the video takes the next free name (the path returned).
         """
         target = Path(dest)
         if target.is_dir():
-            target = target / f"{job.id}.mp4"
+            target = target / f"{safe_name(job.id, fallback='render')}.mp4"
         if job.status != "completed" or not job.output_url:
             self.poll(job)
-        url = job.output_url or f"{self.base_url}/api/render/proxy/{job.id}/download"
+        url = job.output_url or f"{self.base_url}/api/render/proxy/{_segment(job.id)}/download"
         headers: dict[str, str] = {}
         if self._transport.same_origin(url):
-            headers["Authorization"] = f"Bearer {self._bearer()}"
+            headers["Authorization"] = f"Bearer {self._job_bearer(job)}"
         try:
             path = download_file(
                 self._transport.downloads,
@@ -636,6 +792,7 @@ class NemoClient:
                 expected_size=job.output_size,
                 progress=progress,
                 sleep=self._sleep,
+                overwrite=overwrite,
             )
         except KeyboardInterrupt:
             raise Cancelled(render_id=job.id) from None
@@ -645,7 +802,10 @@ class NemoClient:
     def cancel(self, job: RenderJob) -> RenderJob:
         """Ask the server to stop the render; the job leaves the JobStore."""
         data = self._call(
-            "POST", lambda _: f"/api/render/proxy/lambda/{job.id}/cancel", during="cancel"
+            "POST",
+            lambda _: f"/api/render/proxy/lambda/{_segment(job.id)}/cancel",
+            job=job,
+            during="cancel",
         )
         job.update_from_api(data if isinstance(data, Mapping) else {})
         job.status = "cancelled"
@@ -685,16 +845,23 @@ class NemoClient:
         )
 
 
+def _segment(render_id: str) -> str:
+    """A server-chosen id as one URL path segment: ``../x`` cannot reach another endpoint."""
+    return quote(render_id, safe="")
+
+
 _render_id_lock = threading.Lock()
 _last_render_ms = 0
 
 
 def _new_render_id() -> str:
-    """``render_<ms>``, unique in this process even when a batch exports in the same ms."""
+    """``render_<ms>_<random>``: ordered by time, unique in this process even when a batch
+    exports in the same ms, and across processes (agents export in parallel) by its random
+    part."""
     global _last_render_ms
     with _render_id_lock:
         _last_render_ms = max(int(time.time() * 1000), _last_render_ms + 1)
-        return f"render_{_last_render_ms}"
+        return f"render_{_last_render_ms}_{secrets.token_hex(3)}"
 
 
 def _session_from(data: Any, language: str) -> Session:
@@ -716,3 +883,23 @@ def _media_from(data: Any) -> list[MediaInfo]:
     raw: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
     items = raw.get("files") or raw.get("uploaded_files") or []
     return [MediaInfo.from_api(item) for item in items if isinstance(item, Mapping)]
+
+
+def _retryable(exc: JiggleError, repeatable: bool) -> bool:
+    """Whether a failed try may be made again: the server said no before doing anything (429,
+    503) or was never reached; or, for a request that is safe to repeat, any 5xx."""
+    if isinstance(exc, RateLimited | BackendUnreachable):
+        return True
+    if isinstance(exc, ServerError) and exc.http_status is not None:
+        return exc.http_status == 503 or (repeatable and exc.http_status >= 500)
+    return False
+
+
+def _server_wait(exc: JiggleError) -> float | None:
+    """The wait the server asked for (``Retry-After``), if any."""
+    return exc.retry_after if isinstance(exc, RateLimited) else None
+
+
+def _sendable(token: str) -> bool:
+    """A token goes in an HTTP header: printable ASCII, no spaces."""
+    return all(0x21 <= ord(char) <= 0x7E for char in token)

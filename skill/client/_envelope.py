@@ -11,20 +11,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from skill.client._retry import parse_retry_after
 from skill.errors import JiggleError, RateLimited, ServerError, error_for_api_code
 
 __all__ = ["unwrap"]
 
 _MAX_DETAIL = 200
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to the contract's 30 s
+_CONTRACT_RATE_WAIT = 30.0
 
 
 def _as_code(value: Any) -> int | None:
@@ -62,9 +55,13 @@ def _error(
         name = data.get("filename") if isinstance(data, Mapping) else None
         return error_for_api_code(api_code, status, None, **({"path": str(name)} if name else {}))
     if status == 429 or api_code == 429:
-        seconds = _parse_retry_after(retry_after)
+        # Seconds or an HTTP date; 0 means "now". Without one, the contract's 30 s.
+        seconds = parse_retry_after(retry_after)
         return RateLimited(
-            detail, api_code=api_code, http_status=status, retry_after=seconds or 30.0
+            detail,
+            api_code=api_code,
+            http_status=status,
+            retry_after=_CONTRACT_RATE_WAIT if seconds is None else seconds,
         )
     if detail and detail.lower() in ("success", "ok"):
         detail = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -21,7 +21,6 @@ from skill.errors import (
     InputError,
     JiggleError,
     RequestTimeout,
-    ServerError,
     TransportError,
 )
 
@@ -32,9 +31,6 @@ _log = logging.getLogger("skill.client")
 # Short connect everywhere; reads sized per call (the chat stream gets its own, see NemoClient).
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 UPLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=120.0, pool=10.0)
-_RETRIED_STATUSES = (500, 502, 503, 504)
-_GET_ATTEMPTS = 3
-_BACKOFF_S = 0.5
 
 
 def map_transport_error(exc: httpx.HTTPError, *, origin: str, during: str | None) -> JiggleError:
@@ -53,21 +49,13 @@ def map_transport_error(exc: httpx.HTTPError, *, origin: str, during: str | None
 class Transport:
     """An httpx client bound to the API origin, with the attribution headers on every request.
 
-    ``send`` returns the unwrapped ``data`` (or the open response of a stream) and raises typed
-    errors. Idempotent requests (GETs) are retried with backoff on transport errors and 5xx;
-    anything else only when the connection was never made, so nothing is applied twice.
+    ``send`` makes one try: it returns the unwrapped ``data`` (or the open response of a
+    stream) and raises typed errors. Whether to try again is the client's retry policy's call.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        headers: Mapping[str, str],
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str]) -> None:
         self.base_url = base_url.rstrip("/")
         self.origin = str(httpx.URL(self.base_url).copy_with(path="/", query=None)).rstrip("/")
-        self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers),
@@ -99,30 +87,18 @@ class Transport:
         path: str,
         *,
         headers: Mapping[str, str] | None = None,
-        idempotent: bool = False,
         stream: bool = False,
         during: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        attempts = _GET_ATTEMPTS if idempotent else 2  # a POST is retried only if never sent
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._send_once(method, path, headers, stream=stream, **kwargs)
-            except httpx.HTTPError as exc:
-                mapped = map_transport_error(exc, origin=self.origin, during=during)
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < attempts and (idempotent or never_sent):
-                    _log.debug("%s %s failed (%s); retrying", method, path, type(exc).__name__)
-                    self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
-                    continue
-                raise mapped from None
-            except ServerError as exc:
-                if idempotent and attempt < attempts and exc.http_status in _RETRIED_STATUSES:
-                    _log.debug("%s %s answered %s; retrying", method, path, exc.http_status)
-                    self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One try: the unwrapped data, or a typed error. Retries are the caller's decision
+        (``NemoClient._call`` with the client's :class:`~skill.client._retry.RetryPolicy`);
+        a :class:`BackendUnreachable` means the request was never sent."""
+        try:
+            return self._send_once(method, path, headers, stream=stream, **kwargs)
+        except httpx.HTTPError as exc:
+            _log.debug("%s %s failed (%s)", method, path, type(exc).__name__)
+            raise map_transport_error(exc, origin=self.origin, during=during) from None
 
     def _send_once(
         self,

@@ -1,7 +1,8 @@
 """The token cache: anonymous tokens kept per API origin until they expire.
 
 The service caps anonymous tokens per IP (10 per 7 days), so a token is reused until it
-expires. The file lives in the NemoVideo config dir (``skill.paths.config_dir()``), created
+expires, and two processes signing in at once share one (the second waits for the first's).
+The file lives in the NemoVideo config dir (``skill.paths.config_dir()``), created
 with mode 0600 under a temporary name and renamed over the old one, so a reader never sees a
 half-written file and no other user can read it even for an instant.
 """
@@ -9,17 +10,24 @@ half-written file and no other user can read it even for an instant.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from skill._atomic import write_json
+from skill.errors import TokenNotSaved
 from skill.paths import config_dir
 from skill.redact import register_secret
 
-__all__ = ["CachedToken", "TokenCache"]
+__all__ = ["CachedToken", "TokenCache", "token_id"]
 
 _FILE_NAME = "jiggle-token.json"
 # A token this close to its expiry is treated as expired: a long render must not outlive it.
@@ -72,42 +80,177 @@ def _parse_time(value: Any) -> datetime:
     return datetime.now(UTC) + _DEFAULT_LIFETIME
 
 
-class TokenCache:
-    """Tokens by API origin in one JSON file, e.g. the cloud's and a local backend's."""
+def token_id(token: str) -> str:
+    """A short, stable name for a token that does not reveal it (the jobs file keeps this,
+    never the token): the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
-    def __init__(self, path: Path | None = None) -> None:
+
+class TokenCache:
+    """Tokens by API origin in one JSON file, e.g. the cloud's and a local backend's.
+
+    ``tokens`` holds the token in use per origin; ``accounts`` every unexpired token per origin
+    keyed by :func:`token_id`, so that a render made with an earlier token (another anonymous
+    account) can still be polled and downloaded with its own. Writes happen under an advisory
+    lock (``flock`` on the folder, which works in a read-only one too) and re-read the file
+    first, so two processes merge their tokens instead of the last writer winning.
+    ``locked()`` holds that lock across a sign-in: a second process waits for the first's
+    token instead of creating another account. ``key`` files every origin under one name.
+    """
+
+    def __init__(self, path: Path | None = None, *, key: str | None = None) -> None:
         self.path = path if path is not None else config_dir() / _FILE_NAME
+        self.key = key
+        self._rlock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def _origin(self, origin: str) -> str:
+        return self.key or origin
 
     def load(self, origin: str) -> CachedToken | None:
         """The unexpired cached token for ``origin``, if any."""
         try:
-            token = CachedToken.from_api(self._read().get(origin))
+            token = CachedToken.from_api(self._read().get(self._origin(origin)))
         except ValueError:
             return None  # no entry, or one without a token
         return None if token.expired() else token
 
+    def find(
+        self, origin: str, *, token_id: str | None = None, user_id: str | None = None
+    ) -> CachedToken | None:
+        """A cached token of ``origin`` by its :func:`token_id`, else the newest unexpired one of
+        the account ``user_id``; expired ones too (the caller tells the user). None if none."""
+        entries = self._accounts().get(self._origin(origin), {})
+        current = self._read().get(self._origin(origin))
+        candidates: list[CachedToken] = []
+        for raw in [current, *entries.values()]:
+            with contextlib.suppress(ValueError):
+                candidates.append(CachedToken.from_api(raw))
+        if token_id:
+            for candidate in candidates:
+                if _token_id(candidate.token) == token_id:
+                    return candidate
+        if user_id:
+            mine = [c for c in candidates if c.user_id == user_id]
+            if mine:
+                return max(mine, key=lambda c: c.expires_at)
+        return None
+
     def save(self, origin: str, token: CachedToken) -> None:
-        entries = self._read()
-        entries[origin] = {
+        """Keep ``token`` as the one in use for ``origin`` (merged with what other processes
+        saved). Raises :class:`TokenNotSaved`, naming the folder, when it cannot be written."""
+        key = self._origin(origin)
+        entry = {
             "token": token.token,
             "user_id": token.user_id,
             "expires_at": token.expires_at.isoformat(),
         }
-        self._write(entries)
+        problem = self.writable()
+        if problem is not None:
+            raise TokenNotSaved(_describe(problem), folder=str(self.path.parent))
+        with self.locked():
+            tokens, accounts = self._read(), self._accounts()
+            tokens[key] = entry
+            accounts.setdefault(key, {})[_token_id(token.token)] = entry
+            try:
+                self._write(tokens, accounts)
+            except OSError as exc:
+                raise TokenNotSaved(_describe(exc), folder=str(self.path.parent)) from None
 
     def forget(self, origin: str) -> None:
-        entries = self._read()
-        if entries.pop(origin, None) is not None:
-            self._write(entries)
+        """Stop using the token of ``origin``; it stays among the accounts (for the renders
+        it owns) until it expires."""
+        with self.locked():
+            tokens = self._read()
+            if tokens.pop(self._origin(origin), None) is not None:
+                with contextlib.suppress(OSError):
+                    self._write(tokens, self._accounts())
 
-    def _read(self) -> dict[str, Any]:
+    def writable(self) -> OSError | None:
+        """None if the folder takes new files, else the error that says why not."""
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, name = tempfile.mkstemp(
+                dir=folder, prefix=f".{self.path.name}.", suffix=".probe"
+            )
+            os.close(handle)
+            os.unlink(name)
+        except OSError as exc:
+            return exc
+        return None
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the cache's lock, across processes (re-entrant in this one). Best effort: a
+        folder that cannot be opened is not locked (nothing can be written there either)."""
+        with self._rlock:
+            if self._depth == 0:
+                self._fd = self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    with contextlib.suppress(OSError):
+                        fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    os.close(self._fd)
+                    self._fd = None
+
+    def _acquire(self) -> int | None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:
+            return None  # nothing to lock in a folder that is not there: nothing is written
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _load_file(self) -> dict[str, Any]:
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # absent or corrupt: a new token will be fetched and the file rewritten
-        tokens = loaded.get("tokens") if isinstance(loaded, dict) else None
+        return loaded if isinstance(loaded, dict) else {}
+
+    def _read(self) -> dict[str, Any]:
+        tokens = self._load_file().get("tokens")
         return dict(tokens) if isinstance(tokens, dict) else {}
 
-    def _write(self, entries: dict[str, Any]) -> None:
+    def _accounts(self) -> dict[str, dict[str, Any]]:
+        accounts = self._load_file().get("accounts")
+        if not isinstance(accounts, dict):
+            return {}
+        return {k: dict(v) for k, v in accounts.items() if isinstance(v, dict)}
+
+    def _write(self, entries: dict[str, Any], accounts: dict[str, dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        kept: dict[str, dict[str, Any]] = {}
+        for origin, by_id in accounts.items():
+            alive = {tid: raw for tid, raw in by_id.items() if not _expired_long_ago(raw, now)}
+            if alive:
+                kept[origin] = alive
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_json(self.path, {"tokens": entries}, indent=1)
+        write_json(self.path, {"tokens": entries, "accounts": kept}, indent=1)
+
+
+_token_id = token_id
+
+
+def _expired_long_ago(raw: Any, now: datetime) -> bool:
+    try:
+        token = CachedToken.from_api(raw)
+    except ValueError:
+        return True
+    # Kept a day past expiry, so that the error about a render's account can say "expired".
+    return token.expires_at + timedelta(days=1) < now
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__

@@ -184,6 +184,14 @@ class RenderJob:
     output_size: int | None = None
     duration: float | None = None
     reason: str | None = None
+    # Where the video was to be saved, chosen at export (``jiggle resume`` saves it there, and
+    # finds the partial download beside it). Local only: never read from a server's answer.
+    output_path: str | None = None
+    # The account that owns the render: its user id and the token's id (a hash, see
+    # skill.client.auth.token_id; never the token). Polls and downloads use that account's
+    # token. Local only: never read from a server's answer.
+    owner_user_id: str | None = None
+    owner_token_id: str | None = None
 
     @property
     def done(self) -> bool:
@@ -231,6 +239,9 @@ class RenderJob:
             "progress": self.progress,
             "output_url": self.output_url,
             "output_size": self.output_size,
+            "output_path": self.output_path,
+            "owner_user_id": self.owner_user_id,
+            "owner_token_id": self.owner_token_id,
         }
 
     @classmethod
@@ -238,6 +249,11 @@ class RenderJob:
         job = cls(id=str(record["id"]), session_id=str(record.get("session_id") or ""))
         job.update_from_api(record)
         job.output_size = _opt_int(record.get("output_size")) or job.output_size
+        output_path = record.get("output_path")
+        job.output_path = output_path if isinstance(output_path, str) and output_path else None
+        owner, owner_token = record.get("owner_user_id"), record.get("owner_token_id")
+        job.owner_user_id = owner if isinstance(owner, str) and owner else None
+        job.owner_token_id = owner_token if isinstance(owner_token, str) and owner_token else None
         return job
 
 

@@ -21,8 +21,15 @@ from skill.local.server import draft as drafts
 from skill.local.server.chat import Turn, stream_turn
 from skill.local.server.downloads import file_response
 from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure, ok
-from skill.local.server.media import inspect_media
-from skill.local.server.service import ATTRIBUTION, Call, Service, iso_time, read_json_object
+from skill.local.server.media import check_upload
+from skill.local.server.service import (
+    ATTRIBUTION,
+    Call,
+    Service,
+    iso_time,
+    public_render_id,
+    scoped_render_id,
+)
 from skill.local.server.store import Media, RenderJob, Session, Token, User, new_id
 from skill.local.server.upload import (
     discard,
@@ -101,13 +108,13 @@ def build_api_app(svc: Service) -> Starlette:
     async def claim_token(request: Request) -> Response:
         call = svc.begin(request, "auth")
         svc.authenticate(call)
-        await read_json_object(request, required=False)
+        await svc.read_json(request, required=False)
         return ok({"claim_token": new_id("clm_", 24), "expires_in": 604800})
 
     async def create_session(request: Request) -> Response:
         call = svc.begin(request, "session")
         user = svc.authenticate(call)
-        body = await read_json_object(request, required=False)
+        body = await svc.read_json(request, required=False)
         language = str(body.get("language") or "en")
         session = Session(
             session_id=str(10**18 + secrets.randbelow(9 * 10**18)),
@@ -128,7 +135,7 @@ def build_api_app(svc: Service) -> Starlette:
     async def run_sse(request: Request) -> Response:
         call = svc.begin(request, "chat")
         user = svc.authenticate(call)
-        body = await read_json_object(request)
+        body = await svc.read_json(request)
         message = body.get("new_message")
         parts = message.get("parts") if isinstance(message, dict) else None
         if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
@@ -203,15 +210,27 @@ def build_api_app(svc: Service) -> Starlette:
         incoming.mkdir(parents=True, exist_ok=True)
         content_type = request.headers.get("content-type", "").lower()
         if content_type.startswith("multipart/form-data"):
-            received = await receive_multipart(request, incoming, config.max_upload_bytes)
+            received = await receive_multipart(
+                request,
+                incoming,
+                config.max_upload_bytes,
+                idle=config.body_timeout,
+                deadline=config.upload_deadline,
+            )
         elif content_type.startswith("application/json"):
-            body = await read_json_object(request)
+            body = await svc.read_json(request)
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls:
                 raise ApiFailure(4000, 'Send JSON like {"urls": ["file:///path/photo.jpg"]}.')
-            local = is_loopback(request.client.host if request.client else None)
             received = await receive_urls(
-                urls, incoming, config.max_upload_bytes, allow_files=local
+                urls,
+                incoming,
+                config.max_upload_bytes,
+                local=is_loopback(request.client.host if request.client else None),
+                file_roots=config.file_roots,
+                forbidden=(store.root,),  # never another account's uploads or renders
+                idle=config.body_timeout,
+                deadline=config.upload_deadline,
             )
         else:
             raise ApiFailure(
@@ -221,20 +240,19 @@ def build_api_app(svc: Service) -> Starlette:
             )
         if not received:
             raise ApiFailure(4000, "The request has no files: add one or more 'files' parts.")
-        infos = [await asyncio.to_thread(inspect_media, item.path) for item in received]
-        for item, info in zip(received, infos, strict=True):
-            if info is None:
-                discard(received)
-                raise ApiFailure(
-                    4001,
-                    f"{item.filename} is not a supported file (checked by its content). Send one "
-                    "of: mp4 mov avi webm mkv jpg png gif webp heic mp3 wav m4a aac.",
-                    data={"filename": item.filename},
+        try:  # by content: the type, a photo's pixel count (before decoding), a full decode
+            infos = [
+                await asyncio.to_thread(
+                    check_upload, item.path, item.filename, max_pixels=config.max_image_pixels
                 )
+                for item in received
+            ]
+        except BaseException:
+            discard(received)
+            raise
         files: list[dict[str, Any]] = []
         with store.lock:
             for item, info in zip(received, infos, strict=True):
-                assert info is not None
                 media_id = new_id("m_", 12)
                 target = move_into(item, store.media_dir / media_id)
                 media = Media(
@@ -294,7 +312,12 @@ def build_api_app(svc: Service) -> Starlette:
                 segment["m"]["src"] = svc.media_url(store.media[media_id])  # type: ignore[index]
             videos = [svc.media_json(store.media[m]) for m in session.media if m in store.media]
             generated = [
-                {"id": j.id, "url": svc.render_url(j), "duration": j.duration, "size": j.size}
+                {
+                    "id": public_render_id(j),
+                    "url": svc.render_url(j),
+                    "duration": j.duration,
+                    "size": j.size,
+                }
                 for j in sorted(store.renders.values(), key=lambda j: j.created_at)
                 if j.session_id == session.session_id and j.status == "completed"
             ]
@@ -320,7 +343,7 @@ def build_api_app(svc: Service) -> Starlette:
         user = svc.authenticate(call)
         if any(not request.headers.get(name, "").strip() for name in ATTRIBUTION):
             raise ApiFailure(402)
-        body = await read_json_object(request)
+        body = await svc.read_json(request)
         session = svc.session(call, body.get("sessionId", body.get("session_id")))
         render_id = body.get("id") or f"render_{int(time.time() * 1000)}"
         if not isinstance(render_id, str) or not _RENDER_ID.match(render_id):
@@ -331,15 +354,16 @@ def build_api_app(svc: Service) -> Starlette:
             )
         draft = body.get("draft")
         with store.lock:
-            existing = store.renders.get(render_id)
+            existing = svc.find_render(user, render_id)  # ids are per account
             if existing is not None:
-                if existing.user_id == user.user_id and existing.session_id == session.session_id:
+                if existing.session_id == session.session_id:
                     return ok(svc.job_json(existing))  # a retried export: the same job
                 raise ApiFailure(
                     4009, f"The render id {render_id} is taken; use a new one.", status=409
                 )
             if not isinstance(draft, dict) or not draft.get("t"):
                 draft = copy.deepcopy(session.draft)
+            svc.check_draft(user, draft)  # its media are this user's, its numbers sane
             has_image = store.newest_media(session, "image") is not None
             if drafts.video_segment(draft) is None or not has_image:
                 raise ApiFailure(
@@ -350,7 +374,7 @@ def build_api_app(svc: Service) -> Starlette:
             user.available -= config.export_cost
             user.frozen += config.export_cost
             job = RenderJob(
-                id=render_id,
+                id=scoped_render_id(user.user_id, render_id),
                 session_id=session.session_id,
                 user_id=user.user_id,
                 status="pending",
@@ -369,8 +393,8 @@ def build_api_app(svc: Service) -> Starlette:
         return ok(answer)
 
     def _job(call: Call, render_id: str) -> RenderJob:
-        job = store.renders.get(render_id)
-        if job is None or call.user is None or job.user_id != call.user.user_id:
+        job = svc.find_render(call.user, render_id)
+        if job is None:
             raise ApiFailure(
                 4004, f"No render {render_id[:100]!r}. Check the id, or export again.", status=404
             )
@@ -401,10 +425,11 @@ def build_api_app(svc: Service) -> Starlette:
             if job.status != "completed" or job.output is None:
                 raise ApiFailure(
                     4000,
-                    f"Render {job.id} is {job.status}, not completed: poll it until completed.",
+                    f"Render {request.path_params['rid']} is {job.status}, not completed: poll "
+                    "it until completed.",
                 )
             path = store.path_of(job.output)
-        return file_response(path, f"{job.id}.mp4", call)
+        return file_response(path, f"{public_render_id(job)}.mp4", call)
 
     def route(path: str, handler: Handler, method: str) -> Route:
         return Route(path, handler, methods=[method])

@@ -24,6 +24,7 @@ from skill.local.server.chat import IntentionalCut
 from skill.local.server.config import ServerConfig
 from skill.local.server.downloads import build_download_app
 from skill.local.server.faults import FaultBook
+from skill.local.server.guards import HostGuard
 from skill.local.server.service import Service
 from skill.local.server.store import Store
 from skill.redact import install_log_redaction
@@ -80,6 +81,11 @@ class LocalBackend:
         access_log: bool = False,
         **knobs: Any,
     ) -> None:
+        # Lists are welcome here; the frozen config keeps tuples (folders resolved now).
+        if "file_roots" in knobs:
+            knobs["file_roots"] = tuple(Path(p).expanduser().resolve() for p in knobs["file_roots"])
+        if "allowed_hosts" in knobs:
+            knobs["allowed_hosts"] = tuple(str(h) for h in knobs["allowed_hosts"])
         self.config = ServerConfig(
             data_dir=Path(data_dir) if data_dir is not None else None,
             heartbeat_interval=heartbeat_interval,
@@ -135,7 +141,15 @@ class LocalBackend:
             self.config, Store(root), self._faults, heartbeat_style=self._heartbeat_style
         )
         self._service = service
-        apps = (build_api_app(service), build_download_app(service))
+        # Only loopback Host names, the allowed ones, and the address asked to bind (an IP the
+        # operator chose is no rebinding risk) reach the apps.
+        allowed = [*self.config.allowed_hosts]
+        if self._host not in _ANY_ADDRESS:
+            allowed.append(self._host)
+        apps = (
+            HostGuard(build_api_app(service), allowed),
+            HostGuard(build_download_app(service), allowed),
+        )
         self._servers = [
             uvicorn.Server(
                 uvicorn.Config(

@@ -23,6 +23,22 @@ class ServerConfig:
     - ``render_queue_delay``: seconds a render job stays ``pending`` before it starts.
     - ``default_duration``: seconds of a new session's draft.
     - ``clock``: wall-clock time in seconds, replaceable to test token expiry.
+
+    The guards (docs/local-backend.md, "Limits and guards"):
+
+    - ``allowed_hosts``: ``Host`` names accepted besides the loopback ones (``localhost``,
+      ``127.0.0.1``, ``[::1]``, any port); any other ``Host`` is refused with HTTP 421 (a web
+      page cannot reach the server by DNS rebinding).
+    - ``file_roots``: the folders ``file://`` upload URLs may read from (symlinks resolved),
+      for loopback clients only; none by default (``file://`` refused).
+    - ``max_image_pixels``: the largest photo accepted, in pixels (read from the header, before
+      any decoding).
+    - ``max_title_chars``: the longest title a draft may carry.
+    - ``max_json_bytes`` / ``max_json_depth``: the size and nesting of a JSON request body.
+    - ``body_timeout``: seconds a request body may stall (no byte arriving); a JSON body must
+      arrive entirely within it.
+    - ``upload_deadline``: seconds an upload (multipart body, or the server's own download of
+      an upload URL) may take in all.
     """
 
     data_dir: Path | None = None
@@ -40,4 +56,12 @@ class ServerConfig:
     tokens_per_ip: int | None = 10
     max_upload_bytes: int = 200 * 1024 * 1024
     graceful_shutdown: float = 2.0
+    allowed_hosts: tuple[str, ...] = ()
+    file_roots: tuple[Path, ...] = ()
+    max_image_pixels: int = 50_000_000
+    max_title_chars: int = 200
+    max_json_bytes: int = 1024 * 1024
+    max_json_depth: int = 32
+    body_timeout: float = 30.0
+    upload_deadline: float = 3600.0
     clock: Callable[[], float] = field(default=time.time, compare=False)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from skill.local.server.chat import IntentionalCut
 from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure
-from skill.local.server.service import Call, Service
+from skill.local.server.media import sniff
+from skill.local.server.service import Call, Service, public_render_id
 
-__all__ = ["build_download_app", "file_response"]
+__all__ = ["build_download_app", "file_response", "safe_media_type"]
 
 
 def build_download_app(svc: Service) -> Starlette:
@@ -34,7 +37,7 @@ def build_download_app(svc: Service) -> Starlette:
                     4004, "No such video here. Poll the render for its URL.", status=404
                 )
             path = store.path_of(job.output)
-        return file_response(path, f"{job.id}.mp4", call)
+        return file_response(path, f"{public_render_id(job)}.mp4", call)
 
     async def uploaded(request: Request) -> Response:
         call = svc.begin(request, "download")
@@ -78,11 +81,55 @@ class _CutFileResponse(FileResponse):
         await super().__call__(scope, receive, limited)
 
 
+# The only types served as themselves: the formats an upload may have (by content, see
+# media_types.yaml) and the renders. Anything else is application/octet-stream.
+_SAFE_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "avi": "video/x-msvideo",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+}
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
+
+
+def safe_media_type(path: Path) -> str:
+    """The file's type by its content, only among the accepted ones; else octet-stream."""
+    try:
+        found = sniff(path)
+    except OSError:
+        found = None
+    return _SAFE_TYPES.get(found[0], _OCTET) if found is not None else _OCTET
+
+
+_OCTET = "application/octet-stream"
+
+
+def _attachment(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 one (RFC 6266 / 5987)."""
+    ascii_name = _NAME_UNSAFE.sub("_", filename).strip(" .") or "download"
+    quoted = urllib.parse.quote(filename, safe="")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+
+
 def file_response(path: Path, filename: str, call: Call) -> Response:
+    """The file as a download: a safe content type, never sniffed, never shown inline."""
     shown: dict[str, Any] = {
-        "media_type": "video/mp4" if filename.endswith(".mp4") else None,
-        "filename": filename,
-        "content_disposition_type": "inline",
+        "media_type": safe_media_type(path),
+        "headers": {
+            "Content-Disposition": _attachment(filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
     }
     cut = call.fired("download-cut")
     if cut is None:

@@ -7,9 +7,10 @@ client may say ``start``/``s``/``duration``, give a volume as a fraction, or omi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "ASPECTS",
@@ -19,6 +20,8 @@ __all__ = [
     "apply_edit",
     "bgm_segment",
     "canvas",
+    "check_draft",
+    "media_refs",
     "new_draft",
     "place_photo",
     "read_settings",
@@ -40,6 +43,9 @@ BGM_NAME = "Lo-fi"
 MIN_MS, MAX_MS = 1000, 60000
 DEFAULT_VOLUME = 35
 DEFAULT_STYLE: dict[str, Any] = {"motion": "jiggle", "intensity": "subtle", "loop": True}
+MAX_TITLE_CHARS = 200
+# No number in a draft means anything past this (ms, pixels, percent, fps): larger is an error.
+MAX_NUMBER = 1e9
 
 
 def canvas(aspect: str) -> dict[str, int]:
@@ -124,14 +130,24 @@ def place_photo(
     )
 
 
+def _usable(value: Any) -> TypeGuard[int | float]:
+    """A finite number of a sane size (not a bool, not 1e300, not NaN)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_NUMBER
+    )
+
+
 def _duration_ms(draft: Mapping[str, Any]) -> int:
     value = draft.get("d")
-    if isinstance(value, int | float) and value > 0:
+    if _usable(value) and value > 0:
         return int(value)
     segment = video_segment(draft)
     if segment is not None:
         value = segment.get("d", segment.get("duration"))
-        if isinstance(value, int | float) and value > 0:
+        if _usable(value) and value > 0:
             return int(value)
     return 5000
 
@@ -175,7 +191,7 @@ def apply_edit(
         draft.setdefault("m", {}).update({**canvas(aspect), "aspect": aspect})
         return {"status": "ok", "aspect": aspect, **canvas(aspect)}
     if action == "set_title":
-        text = str(args["text"])
+        text = str(args["text"])[:MAX_TITLE_CHARS]
         _set_single_segment(draft, TEXT, min(TITLE_MS, _duration_ms(draft)), {"text": text})
         return {"status": "ok", "text": text}
     if action == "remove_title":
@@ -239,9 +255,10 @@ def summary(draft: Mapping[str, Any]) -> str:
 def volume_percent(meta: Mapping[str, Any]) -> int:
     """A segment's volume in percent; a value of at most 1.0 is a fraction (docs/design.md)."""
     value = meta.get("volume", DEFAULT_VOLUME)
-    if not isinstance(value, int | float):
+    if not isinstance(value, int | float) or not math.isfinite(value):
         return DEFAULT_VOLUME
-    return round(value * 100) if value <= 1.0 else round(value)
+    percent = value * 100 if value <= 1.0 else value
+    return max(0, min(100, round(percent)))
 
 
 @dataclass(frozen=True)
@@ -272,11 +289,11 @@ def read_settings(draft: Mapping[str, Any]) -> RenderSettings:
     if aspect not in ASPECTS:
         width, height = meta.get("width"), meta.get("height")
         aspect = "9:16"
-        if isinstance(width, int | float) and isinstance(height, int | float) and height > 0:
+        if _usable(width) and _usable(height) and height > 0:
             ratio = width / height
             aspect = min(ASPECTS, key=lambda a: abs(ASPECTS[a][0] / ASPECTS[a][1] - ratio))
     titles = _segments(draft, TEXT)
-    title = str((titles[0].get("m") or {}).get("text") or "") if titles else ""
+    title = str((titles[0].get("m") or {}).get("text") or "")[:MAX_TITLE_CHARS] if titles else ""
     audio = _segments(draft, AUDIO)
     audio_meta = (audio[0].get("m") or {}) if audio else {}
     fps = meta.get("fps")
@@ -289,9 +306,55 @@ def read_settings(draft: Mapping[str, Any]) -> RenderSettings:
         intensity=intensity if intensity in INTENSITIES else "subtle",
         aspect=aspect,
         duration=max(MIN_MS, min(MAX_MS, _duration_ms(draft))) / 1000,
-        fps=int(fps) if isinstance(fps, int | float) and 1 <= fps <= 60 else 30,
+        fps=int(fps) if _usable(fps) and 1 <= fps <= 60 else 30,
         title=title or None,
         bgm=bool(audio),
         bgm_media_id=str(audio_meta["media_id"]) if audio_meta.get("media_id") else None,
         bgm_volume=volume_percent(audio_meta) / 100,
     )
+
+
+def _walk(value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """Every scalar of a JSON value, with where it sits (``t[0].sg[0].m.volume``)."""
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        here, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{here}.{key}" if here else str(key), v) for key, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{here}[{i}]", v) for i, v in enumerate(item))
+        else:
+            yield here, item
+
+
+def check_draft(draft: Mapping[str, Any], *, max_title: int = MAX_TITLE_CHARS) -> str | None:
+    """Why the renderer must not take this draft (a number out of range or not finite, a title
+    over ``max_title`` characters), or ``None`` when it may."""
+    for where, value in _walk(draft, ""):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            shown = f"{value:.3g}" if isinstance(value, float) else "a huge number"
+            return f"the draft's {where} is {shown}, out of range (at most {MAX_NUMBER:g})"
+    for segment in _segments(draft, TEXT):
+        meta = segment.get("m")
+        text = meta.get("text") if isinstance(meta, dict) else None
+        if isinstance(text, str) and len(text) > max_title:
+            return f"the draft's title has {len(text)} characters; at most {max_title} are allowed"
+    return None
+
+
+def media_refs(draft: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
+    """``(media_id, src)`` of every segment that names a media file, in every track."""
+    refs: list[tuple[str | None, str | None]] = []
+    for track in draft.get("t") or []:
+        if not isinstance(track, dict):
+            continue
+        for segment in track.get("sg") or []:
+            meta = segment.get("m") if isinstance(segment, dict) else None
+            if not isinstance(meta, dict):
+                continue
+            media_id, src = meta.get("media_id"), meta.get("src")
+            if media_id or src:
+                refs.append((str(media_id) if media_id else None, str(src) if src else None))
+    return refs

@@ -9,6 +9,7 @@ start again when a backend opens the same data dir.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +18,7 @@ from skill.errors import JiggleError
 from skill.local.server import bgm
 from skill.local.server.config import ServerConfig
 from skill.local.server.draft import RenderSettings, read_settings
-from skill.local.server.store import RenderJob, Store
+from skill.local.server.store import Media, RenderJob, Store
 
 __all__ = ["RenderQueue"]
 
@@ -49,9 +50,14 @@ class RenderQueue:
         self._finish(job, "cancelled", "cancelled by the user")
 
     def resume_unfinished(self) -> None:
-        """Queue again every job a previous backend left pending or rendering."""
+        """Queue again every job a previous backend left pending or rendering (not those a
+        backend still running in another process is rendering)."""
         with self._store.lock:
-            unfinished = [j for j in self._store.renders.values() if j.status not in _FINAL]
+            unfinished = [
+                j
+                for j in self._store.renders.values()
+                if j.status not in _FINAL and self._store.claim(j)
+            ]
             for job in unfinished:
                 job.status, job.progress = "pending", _START_PROGRESS
                 self._store.save_render(job)
@@ -62,6 +68,7 @@ class RenderQueue:
         """Stop taking jobs; a render in progress is abandoned (it resumes on next start)."""
         self._closing.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._store.close()  # its unfinished jobs are free for the next backend to take
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -82,7 +89,7 @@ class RenderQueue:
                 return  # shutting down: the job stays "rendering" and resumes next start
             self._finish(job, "cancelled", None)
         except JiggleError as exc:
-            self._finish(job, "failed", exc.human("en"))
+            self._finish(job, "failed", self._scrub(exc.human("en")))
         except Exception as exc:  # the renderer's own bug: report it, keep the server up
             _log.exception("render %s failed", job_id)
             self._finish(job, "failed", f"the renderer crashed ({type(exc).__name__})")
@@ -102,7 +109,10 @@ class RenderQueue:
                 if job.doomed:
                     raise JiggleError("the render node reported an error (injected render-fail)")
                 span = _END_PROGRESS - _START_PROGRESS
-                job.progress = max(job.progress, _START_PROGRESS + int(span * fraction))
+                before = job.progress
+                job.progress = max(before, _START_PROGRESS + int(span * fraction))
+                if job.progress // 10 > before // 10:  # other processes polling it see it move
+                    self._store.save_render(job)
 
         progress(0.0)
         # The renderer writes beside ``out`` and renames when done: no half-written MP4 is served.
@@ -126,13 +136,31 @@ class RenderQueue:
             job.subject = result.subject
         self._finish(job, "completed", None)
 
+    def _scrub(self, reason: str) -> str:
+        """A failure reason without the server's own paths (a file is named by its name)."""
+        root = str(self._store.root)
+        return re.sub(
+            re.escape(root) + r"[/\\]\S*?([^/\\\s]+?)(?=$|[\s'\",;:)])",
+            lambda m: m.group(1),
+            reason,
+        ).replace(root, "the server's data folder")
+
+    def _mine(self, job: RenderJob, media: Media | None) -> Media | None:
+        """``media`` if it belongs to the job's user (checked again here, after the export)."""
+        if media is None:
+            return None
+        session = self._store.sessions.get(media.session_id)
+        return media if session is not None and session.user_id == job.user_id else None
+
     def _photo_path(self, job: RenderJob, settings: RenderSettings) -> Path:
         store = self._store
         with store.lock:
-            media = store.media.get(settings.media_id or "")
+            media = self._mine(job, store.media.get(settings.media_id or ""))
             if media is None and settings.src:
                 # A client may send back a draft with the photo's URL and no media id.
-                media = next((m for m in store.media.values() if m.key in settings.src), None)
+                media = self._mine(
+                    job, next((m for m in store.media.values() if m.key in settings.src), None)
+                )
             if media is None or media.file_type != "image":
                 session = store.sessions.get(job.session_id)
                 media = store.newest_media(session, "image") if session else None
@@ -146,7 +174,7 @@ class RenderQueue:
         if not settings.bgm:
             return None
         with self._store.lock:
-            media = self._store.media.get(settings.bgm_media_id or "")
+            media = self._mine(job, self._store.media.get(settings.bgm_media_id or ""))
             if media is not None and media.file_type == "audio":
                 return self._store.path_of(media.path)
         return bgm.lofi_loop(self._store.root / "music")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +24,19 @@ from skill.local.server.envelope import ApiFailure
 from skill.local.server.faults import FaultBook, FaultRule
 from skill.local.server.renders import RenderQueue
 from skill.local.server.store import Media, RenderJob, Session, Store, Token, User
+from skill.local.server.upload import timed_stream
 from skill.manifest import Manifest, attribution_headers
 
-__all__ = ["ATTRIBUTION", "Call", "Service", "iso_time", "read_json_object"]
+__all__ = [
+    "ATTRIBUTION",
+    "Call",
+    "Service",
+    "iso_time",
+    "owner_of",
+    "public_render_id",
+    "read_json_object",
+    "scoped_render_id",
+]
 
 _ERROR_FAULTS = {"1001", "1002", "2001", "4001", "4002", "400", "402", "429", "500", "502", "503"}
 _FAULT_HEADER = "x-jiggle-fault"
@@ -33,6 +45,28 @@ _REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 ATTRIBUTION = tuple(
     name.lower() for name in attribution_headers(Manifest("x", "0.0.0", "", None), platform="x")
 )
+
+
+_MEDIA_KEY = re.compile(r"/m/([A-Za-z0-9]+)/")
+# Render ids are chosen by clients, so they are kept per account: the store's key is
+# "<user id>~<render id>" ("~" is never in either), the client only ever sees its own id.
+_SCOPE = "~"
+
+
+def scoped_render_id(user_id: str, render_id: str) -> str:
+    return f"{user_id}{_SCOPE}{render_id}"
+
+
+def public_render_id(job: RenderJob) -> str:
+    """The id the client chose (jobs saved before ids were scoped have it as is)."""
+    prefix = f"{job.user_id}{_SCOPE}"
+    return job.id[len(prefix) :] if job.id.startswith(prefix) else job.id
+
+
+def owner_of(store: Store, media: Media) -> str | None:
+    """The user id whose session holds ``media`` (``None`` when that session is gone)."""
+    session = store.sessions.get(media.session_id)
+    return session.user_id if session is not None else None
 
 
 def iso_time(timestamp: float) -> str:
@@ -119,6 +153,56 @@ class Service:
                 )
             return session
 
+    async def read_json(self, request: Request, *, required: bool = True) -> dict[str, Any]:
+        """The request's JSON object, within this server's size, nesting and time limits."""
+        return await read_json_object(
+            request,
+            required=required,
+            max_bytes=self.config.max_json_bytes,
+            max_depth=self.config.max_json_depth,
+            timeout=self.config.body_timeout,
+        )
+
+    def find_render(self, user: User | None, render_id: str) -> RenderJob | None:
+        """The user's render of that (client-chosen) id; never another account's."""
+        if user is None:
+            return None
+        with self.store.lock:
+            job = self.store.renders.get(scoped_render_id(user.user_id, render_id))
+            if job is None:  # saved before render ids were scoped
+                job = self.store.renders.get(render_id)
+            return job if job is not None and job.user_id == user.user_id else None
+
+    def check_draft(self, user: User, draft: dict[str, Any]) -> None:
+        """Refuse (4003, HTTP 403) a draft naming media that is not ``user``'s, and (4000) one
+        whose numbers or title the renderer must not take. Nothing is charged either way."""
+        from skill.local.server.draft import check_draft, media_refs
+
+        why = check_draft(draft, max_title=self.config.max_title_chars)
+        if why is not None:
+            raise ApiFailure(4000, f"Cannot render: {why}. Fix the draft and export again.")
+        store = self.store
+        with store.lock:
+            for media_id, src in media_refs(draft):
+                named: list[Media | None] = []
+                if media_id is not None:
+                    named.append(store.media.get(media_id))
+                found = _MEDIA_KEY.search(src or "")
+                if found is not None:
+                    key = found.group(1)
+                    by_key = next((m for m in store.media.values() if m.key == key), None)
+                    if by_key is not None:
+                        named.append(by_key)
+                for media in named:
+                    if media is None or owner_of(store, media) != user.user_id:
+                        raise ApiFailure(
+                            4003,
+                            "Cannot render: the draft names media that is not in your account "
+                            f"({(media_id or 'a file')[:40]}). Upload the file to your session "
+                            "and export again; nothing was charged.",
+                            status=403,
+                        )
+
     def out_of_credits(self, user: User) -> ApiFailure:
         return ApiFailure(
             2001,
@@ -132,7 +216,7 @@ class Service:
         return f"{self.download_base}/m/{media.key}/{media.filename}"
 
     def render_url(self, job: RenderJob) -> str:
-        return f"{self.download_base}/r/{job.key}/{job.id}.mp4"
+        return f"{self.download_base}/r/{job.key}/{public_render_id(job)}.mp4"
 
     def media_json(self, media: Media) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -150,7 +234,11 @@ class Service:
         return info
 
     def job_json(self, job: RenderJob) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": job.id, "status": job.status, "progress": job.progress}
+        data: dict[str, Any] = {
+            "id": public_render_id(job),
+            "status": job.status,
+            "progress": job.progress,
+        }
         if job.status == "completed":
             data["output"] = {
                 "url": self.render_url(job),
@@ -165,16 +253,78 @@ class Service:
         return data
 
 
-async def read_json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
-    body = await request.body()
+async def read_json_object(
+    request: Request,
+    *,
+    required: bool = True,
+    max_bytes: int = 1024 * 1024,
+    max_depth: int = 32,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """The request's JSON object body: at most ``max_bytes``, nested at most ``max_depth``
+    deep, numbers finite, all of it arriving within ``timeout`` seconds (else 413, 4000, 408)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _body_too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    stream = timed_stream(request.stream(), idle=timeout, deadline=timeout)
+    async for chunk in stream:
+        size += len(chunk)
+        if size > max_bytes:
+            raise _body_too_large(max_bytes)
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body.strip():
         if required:
             raise ApiFailure(4000, "The request body is empty; send a JSON object.")
         return {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        value = None
+        too_deep = True
     except ValueError as exc:
         raise ApiFailure(4000, f"The request body is not valid JSON ({exc.args[0]}).") from None
+    else:
+        too_deep = _depth(value) > max_depth
+    if too_deep:
+        raise ApiFailure(
+            4000, f"The request body is nested too deeply (at most {max_depth} levels)."
+        )
     if not isinstance(value, dict):
         raise ApiFailure(4000, "The request body must be a JSON object.")
+    return value
+
+
+def _body_too_large(limit: int) -> ApiFailure:
+    return ApiFailure(
+        4000, f"The request body is larger than {limit // 1024} KB, the limit for JSON.", status=413
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
     return value

@@ -1,6 +1,11 @@
 """Uploads, streamed to disk: multipart ``files`` parts (python-multipart, chunk by chunk, never
 the whole body in memory) or JSON ``{"urls": [...]}`` with ``file://`` and loopback ``http://``
-URLs only (the local backend never fetches anything from the internet).
+URLs only (the local backend never fetches anything from the internet). ``file://`` is read
+only below the folders the operator allowed (``ServerConfig.file_roots``), for clients on this
+machine; a path outside them is refused with one message whether it exists or not.
+
+A body that stalls (no byte for ``idle`` seconds) or takes longer than ``deadline`` in all is
+abandoned with 408; the server's own download of an upload URL has the same bounds.
 
 The size limit is enforced while the bytes arrive: a part over the limit stops being written,
 its partial file is removed, the rest of the body is read and dropped (so the client reads the
@@ -9,12 +14,15 @@ answer instead of a reset connection), and the request fails with 4002.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import re
 import shutil
+import time
 import urllib.parse
 import urllib.request
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +41,7 @@ __all__ = [
     "receive_multipart",
     "receive_urls",
     "safe_filename",
+    "timed_stream",
 ]
 
 _CHUNK = 64 * 1024
@@ -167,7 +176,43 @@ class _PartWriter:
         self._abandon()
 
 
-async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Received]:
+def _timed_out(what: str, seconds: float) -> ApiFailure:
+    return ApiFailure(
+        408,
+        f"{what} took too long (nothing arrived for {seconds:g} s, or it went past its deadline); "
+        "check the connection and send it again.",
+        headers={"Connection": "close"},
+    )
+
+
+async def timed_stream(
+    chunks: AsyncIterator[bytes], *, idle: float, deadline: float, what: str = "The request body"
+) -> AsyncIterator[bytes]:
+    """``chunks``, failing with 408 when the next one takes over ``idle`` seconds or all of
+    them together over ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    iterator = aiter(chunks)
+    while True:
+        wait = min(idle, end - time.monotonic())
+        if wait <= 0:
+            raise _timed_out(what, idle)
+        try:
+            chunk = await asyncio.wait_for(anext(iterator), timeout=wait)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise _timed_out(what, idle) from None
+        yield chunk
+
+
+async def receive_multipart(
+    request: Request,
+    dest: Path,
+    limit: int,
+    *,
+    idle: float = 30.0,
+    deadline: float = 3600.0,
+) -> list[Received]:
     """Every file part of a ``multipart/form-data`` body, streamed into ``dest``."""
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -177,7 +222,7 @@ async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Re
     parser = MultipartParser(boundary, writer.callbacks())  # type: ignore[arg-type]
     drained = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in timed_stream(request.stream(), idle=idle, deadline=deadline):
             if writer.too_large is not None:
                 drained += len(chunk)
                 if drained > _DRAIN_LIMIT:
@@ -186,6 +231,9 @@ async def receive_multipart(request: Request, dest: Path, limit: int) -> list[Re
             parser.write(chunk)
         if writer.too_large is None:
             parser.finalize()
+    except ApiFailure:
+        discard(writer.done)
+        raise
     except Exception as exc:  # a malformed body: python-multipart says why
         discard(writer.done)
         raise ApiFailure(4000, f"The multipart body could not be parsed ({exc}).") from None
@@ -229,24 +277,32 @@ class _CappedCopy:
         return self._size, self._digest.hexdigest()
 
 
-async def _fetch_http(url: str, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
+async def _fetch_http(
+    url: str, out: IO[bytes], limit: int, name: str, idle: float, deadline: float
+) -> tuple[int, str]:
     copy = _CappedCopy(out, limit, name)
     async with (
-        httpx.AsyncClient(timeout=30.0, follow_redirects=False, trust_env=False) as client,
+        httpx.AsyncClient(timeout=idle, follow_redirects=False, trust_env=False) as client,
         client.stream("GET", url) as response,
     ):
         if response.status_code != 200:
             raise ApiFailure(
                 4000, f"{url} answered HTTP {response.status_code}; check the URL and retry."
             )
-        async for chunk in response.aiter_bytes(_CHUNK):
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(name, limit)
+        body = timed_stream(
+            response.aiter_bytes(_CHUNK), idle=idle, deadline=deadline, what=f"Reading {url}"
+        )
+        async for chunk in body:  # cut at the limit: an endless body stops there
             copy.write(chunk)
     return copy.result()
 
 
 def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
-    if not source.is_file():
-        raise ApiFailure(4000, f"{source} does not exist or is not a file; check the path.")
+    if not source.is_file():  # below an allowed folder: saying so reveals nothing new
+        raise ApiFailure(4000, f"{name} does not exist or is not a file; check the path.")
     if source.stat().st_size > limit:
         raise _too_large(name, limit)
     copy = _CappedCopy(out, limit, name)
@@ -256,11 +312,46 @@ def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int
     return copy.result()
 
 
+def _file_refused(url: str) -> ApiFailure:
+    # One message whether the file exists or not: it must not tell what is on this machine.
+    return ApiFailure(
+        4003,
+        f"{url}: this server does not read that path. file:// URLs are read only below the "
+        "folders its operator allowed (serve-local --allow-files DIR). Upload the file itself "
+        "instead.",
+        status=403,
+    )
+
+
+def _allowed_file(url: str, raw: str, roots: Sequence[Path], forbidden: Sequence[Path]) -> Path:
+    """The real path ``raw`` names (symlinks resolved), if it lies below one of ``roots`` and
+    below none of ``forbidden``; else the refusal (the same whether the file exists or not)."""
+    if not roots or "\x00" in raw:
+        raise _file_refused(url)
+    try:
+        real = Path(raw).resolve()
+    except (OSError, RuntimeError, ValueError):
+        raise _file_refused(url) from None
+    inside = any(real.is_relative_to(root.resolve()) for root in roots)
+    if not inside or any(real.is_relative_to(place.resolve()) for place in forbidden):
+        raise _file_refused(url)
+    return real
+
+
 async def receive_urls(
-    urls: list[Any], dest: Path, limit: int, *, allow_files: bool = True
+    urls: list[Any],
+    dest: Path,
+    limit: int,
+    *,
+    local: bool = True,
+    file_roots: Sequence[Path] = (),
+    forbidden: Sequence[Path] = (),
+    idle: float = 30.0,
+    deadline: float = 3600.0,
 ) -> list[Received]:
-    """Each URL's content copied into ``dest``: ``file://`` paths (only when ``allow_files``:
-    the caller is on this machine) and loopback ``http://``."""
+    """Each URL's content copied into ``dest``: ``file://`` paths (only when the client is
+    ``local``, and only below ``file_roots``, never below ``forbidden``) and loopback
+    ``http://`` (cut at ``limit`` bytes, within ``deadline`` seconds)."""
     received: list[Received] = []
     try:
         for index, url in enumerate(urls):
@@ -268,26 +359,33 @@ async def receive_urls(
                 raise ApiFailure(4000, "Each entry of 'urls' must be a non-empty string.")
             parts = urllib.parse.urlsplit(url)
             name = safe_filename(urllib.parse.unquote(parts.path))
+            if parts.scheme == "file" and not local:
+                raise ApiFailure(
+                    4003,
+                    f"{url}: file:// URLs are only read for clients on this machine. "
+                    "Upload the file itself instead.",
+                    status=403,
+                )
+            source = Path()
+            if parts.scheme == "file":
+                if parts.netloc not in ("", "localhost"):
+                    raise _file_refused(url)
+                source = _allowed_file(
+                    url, urllib.request.url2pathname(parts.path), file_roots, forbidden
+                )
+            elif not (parts.scheme == "http" and is_loopback(parts.hostname)):
+                raise ApiFailure(
+                    4000,
+                    f"{url}: the local backend only reads file:// and loopback http:// "
+                    "URLs (it never fetches the internet). Upload the file itself instead.",
+                )
             path = dest / f".url-{index}-{id(received)}"
             with path.open("wb") as out:
                 try:
-                    if parts.scheme == "file" and not allow_files:
-                        raise ApiFailure(
-                            4000,
-                            f"{url}: file:// URLs are only read for clients on this machine. "
-                            "Upload the file itself instead.",
-                        )
                     if parts.scheme == "file":
-                        local = Path(urllib.request.url2pathname(parts.path))
-                        size, digest = _copy_file(local, out, limit, name)
-                    elif parts.scheme == "http" and is_loopback(parts.hostname):
-                        size, digest = await _fetch_http(url, out, limit, name)
+                        size, digest = _copy_file(source, out, limit, name)
                     else:
-                        raise ApiFailure(
-                            4000,
-                            f"{url}: the local backend only reads file:// and loopback http:// "
-                            "URLs (it never fetches the internet). Upload the file itself instead.",
-                        )
+                        size, digest = await _fetch_http(url, out, limit, name, idle, deadline)
                 except BaseException:
                     out.close()
                     path.unlink(missing_ok=True)
