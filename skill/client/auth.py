@@ -4,7 +4,9 @@ The service caps anonymous tokens per IP (10 per 7 days), so a token is reused u
 expires, and two processes signing in at once share one (the second waits for the first's).
 The file lives in the NemoVideo config dir (``skill.paths.config_dir()``), created
 with mode 0600 under a temporary name and renamed over the old one, so a reader never sees a
-half-written file and no other user can read it even for an instant.
+half-written file and no other user can read it even for an instant. When that folder cannot be
+written, tokens go to jiggle's data dir instead (read together with the config dir's file), so
+a read-only config folder does not cost a new anonymous token on every run.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from skill._atomic import write_json
 from skill.errors import TokenNotSaved
-from skill.paths import config_dir
+from skill.paths import config_dir, data_dir
 from skill.redact import register_secret
 
 __all__ = ["CachedToken", "TokenCache", "token_id"]
@@ -98,12 +100,26 @@ class TokenCache:
     token instead of creating another account. ``key`` files every origin under one name.
     """
 
-    def __init__(self, path: Path | None = None, *, key: str | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, *, key: str | None = None, fallback: Path | None = None
+    ) -> None:
         self.path = path if path is not None else config_dir() / _FILE_NAME
+        # Where tokens go when the config folder cannot be written (a read-only home, a
+        # container): jiggle's own data dir, so a run does not spend a new token every time.
+        if fallback is None and path is None:
+            fallback = data_dir() / _FILE_NAME
+        self.fallback = fallback
         self.key = key
         self._rlock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
+
+    def _target(self) -> Path:
+        """The file new tokens are written to: the cache's own, else the fallback."""
+        own, fallback = self.path.parent, self.fallback
+        if fallback is not None and self._writable(own) and not self._writable(fallback.parent):
+            return fallback
+        return self.path
 
     def _origin(self, origin: str) -> str:
         return self.key or origin
@@ -156,7 +172,7 @@ class TokenCache:
             try:
                 self._write(tokens, accounts)
             except OSError as exc:
-                raise TokenNotSaved(_describe(exc), folder=str(self.path.parent)) from None
+                raise TokenNotSaved(_describe(exc), folder=str(self._target().parent)) from None
 
     def forget(self, origin: str) -> None:
         """Stop using the token of ``origin``; it stays among the accounts (for the renders
@@ -168,13 +184,22 @@ class TokenCache:
                     self._write(tokens, self._accounts())
 
     def writable(self) -> OSError | None:
-        """None if the folder takes new files, else the error that says why not."""
-        folder = self.path.parent
+        """None if the cache (or its fallback) takes new files, else the error that says why
+        the cache's own folder does not."""
+        problem = self._writable(self.path.parent)
+        if (
+            problem is not None
+            and self.fallback is not None
+            and not self._writable(self.fallback.parent)
+        ):
+            return None
+        return problem
+
+    @staticmethod
+    def _writable(folder: Path) -> OSError | None:
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            handle, name = tempfile.mkstemp(
-                dir=folder, prefix=f".{self.path.name}.", suffix=".probe"
-            )
+            handle, name = tempfile.mkstemp(dir=folder, prefix=f".{_FILE_NAME}.", suffix=".probe")
             os.close(handle)
             os.unlink(name)
         except OSError as exc:
@@ -213,11 +238,23 @@ class TokenCache:
         return fd
 
     def _load_file(self) -> dict[str, Any]:
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}  # absent or corrupt: a new token will be fetched and the file rewritten
-        return loaded if isinstance(loaded, dict) else {}
+        """The cache, merged with its fallback (whose entries are the newer ones)."""
+        merged: dict[str, Any] = {"tokens": {}, "accounts": {}}
+        for path in (self.path, self.fallback):
+            if path is None:
+                continue
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # absent or corrupt: a new token will be fetched and written
+            if not isinstance(loaded, dict):
+                continue
+            if isinstance(loaded.get("tokens"), dict):
+                merged["tokens"].update(loaded["tokens"])
+            for origin, by_id in (loaded.get("accounts") or {}).items():
+                if isinstance(by_id, dict):
+                    merged["accounts"].setdefault(origin, {}).update(by_id)
+        return merged
 
     def _read(self) -> dict[str, Any]:
         tokens = self._load_file().get("tokens")
@@ -236,8 +273,9 @@ class TokenCache:
             alive = {tid: raw for tid, raw in by_id.items() if not _expired_long_ago(raw, now)}
             if alive:
                 kept[origin] = alive
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_json(self.path, {"tokens": entries, "accounts": kept}, indent=1)
+        target = self._target()
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_json(target, {"tokens": entries, "accounts": kept}, indent=1)
 
 
 _token_id = token_id

@@ -198,7 +198,9 @@ def test_a_read_only_config_folder_is_named_when_the_token_cannot_be_saved(
     backend: LocalBackend, tmp_path: Path
 ) -> None:
     folder = _read_only_config(tmp_path)
-    env = _env(backend, NEMO_CONFIG_DIR=str(folder))
+    (tmp_path / "data-parent").mkdir()
+    data = _read_only_config(tmp_path / "data-parent")  # nowhere else to keep it either
+    env = _env(backend, NEMO_CONFIG_DIR=str(folder), JIGGLE_DATA_DIR=str(data))
     run = _jiggle("credits", "--json", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr

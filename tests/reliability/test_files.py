@@ -252,12 +252,32 @@ def test_a_full_disk_is_a_clear_error_with_nothing_partial_left(
     assert [e["render_id"] for e in _of(events, "text") if e.get("render_id")] == ["render_1"]
 
 
-def test_a_read_only_config_folder_still_works_and_says_the_token_is_not_kept(
+def test_a_read_only_config_folder_keeps_the_token_in_the_data_folder(
+    cloud: tuple[str, Script], tmp_path: Path
+) -> None:
+    url, script = cloud
+    config = Path(os.environ["NEMO_CONFIG_DIR"])
+    data = Path(os.environ["JIGGLE_DATA_DIR"])
+    issued = script.tokens_issued
+    with _read_only(config):
+        for _ in range(2):  # a second run reuses the token: no new account every run
+            code, events, _ = _jiggle("credits", cwd=tmp_path, env=_cloud_env(url, token=False))
+            assert code == 0, events
+            assert not [e for e in events if e.get("code") == "token_not_saved"]
+            assert [e["available"] for e in _of(events, "text")] == [50]
+        assert _files(config) == []
+    assert script.tokens_issued == issued + 1
+    (kept,) = data.glob("jiggle-token.json")
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+
+def test_when_no_folder_can_keep_the_token_the_run_says_so(
     cloud: tuple[str, Script], tmp_path: Path
 ) -> None:
     url, _ = cloud
     config = Path(os.environ["NEMO_CONFIG_DIR"])
-    with _read_only(config):
+    data = Path(os.environ["JIGGLE_DATA_DIR"])
+    with _read_only(config), _read_only(data):
         code, events, _ = _jiggle("credits", cwd=tmp_path, env=_cloud_env(url, token=False))
         assert code == 0, events
         (warning,) = [e for e in events if e.get("code") == "token_not_saved"]
