@@ -25,24 +25,36 @@ if TYPE_CHECKING:
     from skill.errors import ApiError as ApiError
     from skill.errors import AuthError as AuthError
     from skill.errors import BackendUnreachable as BackendUnreachable
+    from skill.errors import BadToken as BadToken
     from skill.errors import Cancelled as Cancelled
     from skill.errors import ConnectionLost as ConnectionLost
+    from skill.errors import DiskFull as DiskFull
     from skill.errors import DownloadFailed as DownloadFailed
+    from skill.errors import EmptyDraft as EmptyDraft
     from skill.errors import ExportBlockedByPlan as ExportBlockedByPlan
     from skill.errors import FileNotFound as FileNotFound
     from skill.errors import FileTooLarge as FileTooLarge
+    from skill.errors import FolderNotWritable as FolderNotWritable
     from skill.errors import InputError as InputError
     from skill.errors import JiggleError as JiggleError
+    from skill.errors import LocalFileError as LocalFileError
     from skill.errors import MissingClientId as MissingClientId
+    from skill.errors import NameTooLong as NameTooLong
+    from skill.errors import NotUnderstood as NotUnderstood
     from skill.errors import OutOfCredits as OutOfCredits
+    from skill.errors import PermissionDenied as PermissionDenied
     from skill.errors import RateLimited as RateLimited
+    from skill.errors import RenderAccountUnavailable as RenderAccountUnavailable
     from skill.errors import RenderFailed as RenderFailed
+    from skill.errors import RenderTimeout as RenderTimeout
     from skill.errors import RequestTimeout as RequestTimeout
     from skill.errors import ServerError as ServerError
     from skill.errors import SessionNotFound as SessionNotFound
     from skill.errors import StreamError as StreamError
     from skill.errors import TokenExpired as TokenExpired
+    from skill.errors import TokenNotSaved as TokenNotSaved
     from skill.errors import TransportError as TransportError
+    from skill.errors import TurnTimeout as TurnTimeout
     from skill.errors import UnsupportedFile as UnsupportedFile
     from skill.host import SkillHost as SkillHost
     from skill.manifest import Manifest as Manifest
@@ -96,6 +108,18 @@ _LAZY: dict[str, str] = {
     "RequestTimeout": "skill.errors",
     "DownloadFailed": "skill.errors",
     "Cancelled": "skill.errors",
+    "NotUnderstood": "skill.errors",
+    "EmptyDraft": "skill.errors",
+    "BadToken": "skill.errors",
+    "RenderAccountUnavailable": "skill.errors",
+    "PermissionDenied": "skill.errors",
+    "TurnTimeout": "skill.errors",
+    "RenderTimeout": "skill.errors",
+    "LocalFileError": "skill.errors",
+    "FolderNotWritable": "skill.errors",
+    "DiskFull": "skill.errors",
+    "NameTooLong": "skill.errors",
+    "TokenNotSaved": "skill.errors",
     "SkillHost": "skill.host",
     "Jiggle": "skill.mcp.api",
     "CallFailed": "skill.mcp.api",

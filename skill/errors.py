@@ -6,6 +6,7 @@
     │   ├── NotUnderstood            the editor did not act on the instruction (not understood,
     │   │                            out of scope, or a question back); nothing rendered
     │   ├── FileNotFound             a path that does not exist or is not a file
+    │   ├── EmptyDraft               export of a draft with no track with segments (not sent)
     │   ├── UnsupportedFile          not a format we accept (also the API's 4001)
     │   └── FileTooLarge             over 200 MB (also the API's 4002)
     ├── ApiError                     the backend answered with an error; .api_code, .http_status
@@ -13,7 +14,9 @@
     │   │   ├── TokenExpired         1001: token expired or invalid
     │   │   ├── BadToken             a token that cannot be sent (NEMO_TOKEN not ASCII)
     │   │   ├── RenderAccountUnavailable  the account that owns a render has no usable token
-    │   │   ├── MissingClientId      HTTP 400 on the anonymous-token call
+    │   │   ├── MissingClientId      HTTP 400 on the anonymous-token call (elsewhere a 400 is an
+    │   │   │                        ApiError that says what the body says)
+    │   │   ├── PermissionDenied     HTTP 403: the token lacks the scope, or the plan the feature
     │   │   ├── OutOfCredits         2001; .register_url for anonymous users
     │   │   └── ExportBlockedByPlan  HTTP 402: the plan does not allow exports
     │   ├── SessionNotFound          1002
@@ -58,6 +61,7 @@ __all__ = [
     "ConnectionLost",
     "DiskFull",
     "DownloadFailed",
+    "EmptyDraft",
     "ExportBlockedByPlan",
     "FileNotFound",
     "FileTooLarge",
@@ -70,6 +74,7 @@ __all__ = [
     "NameTooLong",
     "NotUnderstood",
     "OutOfCredits",
+    "PermissionDenied",
     "RateLimited",
     "RenderAccountUnavailable",
     "RenderFailed",
@@ -81,6 +86,7 @@ __all__ = [
     "TokenExpired",
     "TokenNotSaved",
     "TransportError",
+    "TurnTimeout",
     "UnsupportedFile",
     "error_for_api_code",
     "error_for_os_error",
@@ -195,6 +201,12 @@ class FileNotFound(InputError):
     code = "file_not_found"
 
 
+class EmptyDraft(InputError):
+    """An export refused before it is sent: the draft has no track with segments."""
+
+    code = "empty_draft"
+
+
 class _FileError(InputError):
     """A file the service will not take; ``details["path"]`` names it when known."""
 
@@ -267,6 +279,18 @@ class RenderAccountUnavailable(AuthError):
 
 class MissingClientId(AuthError):
     code = "missing_client_id"
+
+
+class PermissionDenied(AuthError):
+    """HTTP 403: the service knows the token but it may not do this. Tokens carry scopes
+    (``read``, ``write``, ``upload``, ``render``; anonymous ones only the first three), and a
+    plan may not include a feature. ``details["scope"]`` names the scope when the body does."""
+
+    code = "permission_denied"
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        scope = self.details.get("scope")
+        return {"scope_text": phrase("scope_named", lang, scope=scope) if scope else ""}
 
 
 class OutOfCredits(AuthError):
@@ -392,6 +416,16 @@ class ConnectionLost(TransportError):
         }
 
 
+class TurnTimeout(ConnectionLost):
+    """A chat turn ran past its cap (15 minutes by default) and the client stopped reading.
+
+    Like :class:`ConnectionLost`, ``state`` and ``changes`` say what landed meanwhile;
+    ``details["minutes"]`` is the cap. The instruction is never sent again.
+    """
+
+    code = "turn_timeout"
+
+
 class RequestTimeout(TransportError):
     code = "timeout"
 
@@ -500,12 +534,19 @@ _BY_API_CODE: dict[int, type[ApiError]] = {
     1002: SessionNotFound,
     2001: OutOfCredits,
 }
+# HTTP 400 is not here: it means a missing X-Client-Id on the anonymous-token call only (the
+# client says so there); elsewhere it is an ApiError carrying what the body says.
 _BY_HTTP_STATUS: dict[int, type[ApiError]] = {
-    400: MissingClientId,
     401: TokenExpired,
     402: ExportBlockedByPlan,
+    403: PermissionDenied,
     429: RateLimited,
 }
+
+
+def _session_not_found(detail: str | None) -> bool:
+    """``Session not found`` or ``Session not found: <id>``, as ADK's /run_sse says it."""
+    return bool(detail) and str(detail).strip().lower().startswith("session not found")
 
 
 def error_for_api_code(
@@ -517,10 +558,14 @@ def error_for_api_code(
     if api_code == 4002 or (api_code in (None, 0) and http_status == 413):
         return FileTooLarge(detail, **details)
     cls = _BY_API_CODE.get(api_code or -1)
+    if cls is None and http_status == 404 and _session_not_found(detail):
+        # An ADK server's own answer for an unknown session (FastAPI's {"detail": ...}).
+        cls = SessionNotFound
     if cls is None and http_status is not None:
         cls = _BY_HTTP_STATUS.get(http_status)
         if cls is None and http_status >= 500:
             cls = ServerError
     if cls is None:
-        cls = ApiError if api_code not in (None, 0) else ServerError
+        client_side = http_status is not None and 400 <= http_status < 500
+        cls = ApiError if api_code not in (None, 0) or client_side else ServerError
     return cls(detail, api_code=api_code, http_status=http_status, **details)

@@ -33,7 +33,15 @@ from skill import paths
 from skill._atomic import replacing, write_json
 from skill.backends import Connection, connect, job_store, resolve_backend
 from skill.client import NemoClient, RenderJob, Session
-from skill.errors import Cancelled, InputError, JiggleError, NotUnderstood, error_for_os_error
+from skill.errors import (
+    Cancelled,
+    InputError,
+    JiggleError,
+    NotUnderstood,
+    RenderFailed,
+    error_for_os_error,
+    phrase,
+)
 from skill.paths import safe_name
 from skill.replies import (
     Reply,
@@ -466,7 +474,8 @@ class SkillHost:
         return self._connection.client
 
     def _new_project(self, step: _Step, name: str | None = None) -> _Project:
-        session = self._client.create_session(language=self._language)
+        # The script matters to the service: zh-CN or zh-TW (the client makes the BCP-47 tag).
+        session = self._client.create_session(language=self._reply_language)
         project = _Project(session_id=str(session.id), name=name)
         step.check()
         return project
@@ -769,7 +778,27 @@ class SkillHost:
         self._active_render = render_id
         render_progress = _Progress(step, "render", render_id=render_id)
         try:
-            finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
+            try:
+                finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
+            except RenderFailed as failed:
+                # One resubmission, with a new render id, said first (docs/client.md).
+                job = client.resubmit(job)
+                step.emit(
+                    Reply(
+                        ReplyKind.STATUS,
+                        phrase(
+                            "render_resubmitted",
+                            self._reply_language,
+                            render_id=render_id,
+                            reason=failed.reason,
+                            new_id=job.id,
+                        ),
+                        {"phase": "render", "failed_render_id": render_id, "render_id": job.id},
+                    )
+                )
+                render_id = self._active_render = job.id
+                render_progress = _Progress(step, "render", render_id=render_id)
+                finished = client.wait(job, progress=lambda j: render_progress(j.progress, 100))
             step.emit(Reply(ReplyKind.STATUS, say(self._reply_language, "downloading")))
             path = Path(
                 client.download(

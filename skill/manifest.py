@@ -38,8 +38,10 @@ _SEMVER_RE = re.compile(
 _FENCE = "---"
 
 # Install locations that tell which agent platform loaded the skill (nemo-api.md, "Every request").
+# ClawHub installs under ~/.openclaw/workspace/skills/<name>/.
 _PLATFORM_MARKERS: tuple[tuple[str, str], ...] = (
     ("/.clawhub/", "clawhub"),
+    ("/.openclaw/workspace/skills/", "clawhub"),
     ("/.openclaw/", "clawhub"),
     ("/.agents/skills/", "clawhub"),
     ("/.cursor/", "cursor"),
@@ -62,13 +64,24 @@ class Manifest:
 def default_manifest_path() -> Path:
     """``SKILL.md`` at the project root (a checkout or an installed skill folder).
 
-    A wheel install carries a copy inside the package, used when there is no root copy.
+    A wheel install carries a copy inside the package, used when there is no root copy. The
+    package is looked up where it was imported from (a skill folder that is a symlink keeps
+    its install path), then where that path resolves to.
     """
-    package_dir = Path(__file__).resolve().parent
-    root_copy = package_dir.parent / "SKILL.md"
-    if root_copy.is_file():
-        return root_copy
-    return package_dir / "SKILL.md"
+    for package_dir in _package_dirs():
+        root_copy = package_dir.parent / "SKILL.md"
+        if root_copy.is_file():
+            return root_copy
+    return _package_dirs()[0] / "SKILL.md"
+
+
+def _package_dirs() -> list[Path]:
+    """This package's folder as imported (symlinks kept), then resolved, without repeats."""
+    found: list[Path] = []
+    for where in (Path(os.path.abspath(__file__)).parent, Path(__file__).resolve().parent):
+        if where not in found:
+            found.append(where)
+    return found
 
 
 def load_manifest(path: str | os.PathLike[str] | None = None) -> Manifest:
@@ -156,18 +169,25 @@ def detect_platform(
     install_path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
-    """Which agent platform runs the skill: ``SKILL_SOURCE`` first, then the install path."""
+    """Which agent platform runs the skill: ``SKILL_SOURCE`` first, then the install path.
+
+    The install path is where the installed ``SKILL.md`` is (``install_path``, as the platform
+    put it: symlinks are not resolved, a ClawHub folder may link elsewhere), else this package
+    as imported, then as resolved. The first path with a known platform folder decides.
+    """
     env = os.environ if environ is None else environ
     source = env.get("SKILL_SOURCE", "").strip()
     if source:
         return source
-    where = Path(install_path) if install_path is not None else Path(__file__).resolve().parent
-    posix = where.as_posix()
-    if not posix.endswith("/"):
-        posix += "/"
-    for marker, platform in _PLATFORM_MARKERS:
-        if marker in posix:
-            return platform
+    candidates = [Path(os.path.abspath(install_path))] if install_path is not None else []
+    candidates += _package_dirs()
+    for where in candidates:
+        posix = where.as_posix()
+        if not posix.endswith("/"):
+            posix += "/"
+        for marker, platform in _PLATFORM_MARKERS:
+            if marker in posix:
+                return platform
     return "unknown"
 
 
@@ -176,8 +196,10 @@ def attribution_headers(
 ) -> dict[str, str]:
     """The three headers the API requires on every request."""
     manifest = manifest if manifest is not None else load_manifest()
+    if platform is None:
+        platform = detect_platform(manifest.path.parent if manifest.path is not None else None)
     return {
         "X-Skill-Source": manifest.name,
         "X-Skill-Version": manifest.version,
-        "X-Skill-Platform": platform if platform is not None else detect_platform(),
+        "X-Skill-Platform": platform,
     }

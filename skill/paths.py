@@ -25,6 +25,7 @@ from pathlib import Path
 __all__ = [
     "NAME_MAX",
     "check_writable",
+    "client_id_path",
     "config_dir",
     "data_dir",
     "name_max",
@@ -44,6 +45,12 @@ def config_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "nemovideo"
+
+
+def client_id_path() -> Path:
+    """Where the ``X-Client-Id`` is kept: ``client_id`` in the NemoVideo config dir (the file
+    NemoVideo's own skill writes, so every NemoVideo skill on the machine shares one id)."""
+    return config_dir() / "client_id"
 
 
 def data_dir() -> Path:

@@ -312,9 +312,10 @@ def test_sse_error_becomes_a_stream_error(backend: LocalBackend, client: NemoCli
 
 
 def test_402_on_export_is_explained_and_the_job_forgotten(
-    backend: LocalBackend, client: NemoClient
+    backend: LocalBackend, client: NemoClient, tmp_path: Path
 ) -> None:
     session = client.create_session()
+    client.upload(session, [_photo(tmp_path)])  # a draft with a segment: an export is sent
     backend.inject("402@export")
     with pytest.raises(ExportBlockedByPlan) as caught:
         client.export(session)

@@ -17,7 +17,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from skill.client import JobStore, NemoClient, RenderJob
-from skill.errors import Cancelled, ConnectionLost, DownloadFailed, RenderFailed
+from skill.errors import (
+    ApiError,
+    Cancelled,
+    ConnectionLost,
+    DownloadFailed,
+    MissingClientId,
+    RenderFailed,
+)
 from tests._loopback import serve
 
 TOKEN = "nmv_usr_rendertests000001"
@@ -30,6 +37,10 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 # The client checks that a finished download parses as an MP4 (ftyp first, a moov box).
 VIDEO = _box(b"ftyp", b"isom\0\0\2\0isom") + _box(b"moov", b"") + _box(b"mdat", _BYTES)
+
+
+# A draft with something to render (an export of an empty draft is refused before it is sent).
+DRAFT: dict[str, Any] = {"t": [{"tt": 0, "sg": [{"id": "seg_1", "d": 2000}]}], "d": 2000}
 
 
 @dataclass
@@ -108,7 +119,7 @@ def make_api() -> Starlette:
             {
                 "code": 0,
                 "message": "success",
-                "data": {"draft": {"t": [], "d": 2000}, "canvas_config": {"width": 1}},
+                "data": {"draft": DRAFT, "canvas_config": {"width": 1}},
             }
         )
 
@@ -226,7 +237,7 @@ def test_export_wait_download(api: Api, client: NemoClient, tmp_path: Path) -> N
     body = api.exports[0]
     assert body["sessionId"] == "s1"
     assert body["id"].startswith("render_")
-    assert body["draft"] == {"t": [], "d": 2000}
+    assert body["draft"] == DRAFT
     assert body["output"] == {"format": "mp4", "quality": "high"}
     # The render id was on disk before the service heard of it.
     assert api.jobs_at_submit == [[body["id"]]]
@@ -295,7 +306,7 @@ def test_fallback_download_endpoint_carries_the_token(
 
 def test_failed_render_raises_and_forgets_the_job(api: Api, client: NemoClient) -> None:
     api.polls = [{"code": 0, "data": {"status": "failed", "reason": "GPU node lost"}}]
-    job = client.export("s1", draft={"t": []})
+    job = client.export("s1", draft=DRAFT)
     with pytest.raises(RenderFailed) as caught:
         client.wait(job)
     assert "GPU node lost" in caught.value.human()
@@ -306,7 +317,7 @@ def test_failed_render_raises_and_forgets_the_job(api: Api, client: NemoClient) 
 def test_ctrl_c_while_waiting_keeps_the_job_for_resume(
     api: Api, client: NemoClient, tmp_path: Path
 ) -> None:
-    job = client.export("s1", draft={"t": []})
+    job = client.export("s1", draft=DRAFT)
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
@@ -326,7 +337,7 @@ def test_ctrl_c_while_waiting_keeps_the_job_for_resume(
 def test_export_dropped_after_submit_keeps_the_render_id(api: Api, client: NemoClient) -> None:
     api.cut_export = True
     with pytest.raises(ConnectionLost) as caught:
-        client.export("s1", draft={"t": []})
+        client.export("s1", draft=DRAFT)
     render_id = caught.value.details["render_id"]
     assert [j.id for j in client.jobs.list()] == [render_id]
     assert f"jiggle resume {render_id}" in caught.value.human()
@@ -338,14 +349,14 @@ def test_export_dropped_after_submit_keeps_the_render_id(api: Api, client: NemoC
 def test_export_after_1002_uses_a_new_session(api: Api, client: NemoClient) -> None:
     session = client.create_session()
     api.lose_session_once = True
-    job = client.export(session, draft={"t": []})
+    job = client.export(session, draft=DRAFT)
     assert session.id == "s2"
     assert job.session_id == "s2"
     assert api.exports[0]["sessionId"] == "s2"
 
 
 def test_cancel(api: Api, client: NemoClient) -> None:
-    job = client.export("s1", draft={"t": []})
+    job = client.export("s1", draft=DRAFT)
     client.cancel(job)
     assert job.status == "cancelled"
     assert api.cancelled == [job.id]
@@ -376,7 +387,13 @@ def test_every_request_carries_the_bearer_and_attribution_headers(
     assert headers["x-skill-platform"] == "unknown"
 
 
-def test_400_missing_client_id_is_answered_with_one(api: Api, client: NemoClient) -> None:
+def test_400_off_the_sign_in_call_is_reported_not_answered_with_a_client_id(
+    api: Api, client: NemoClient
+) -> None:
+    # "400 = missing X-Client-Id" is the anonymous-token call's rule alone (issue 12, item 2).
     api.want_client_id = True
-    assert client.credits().available == 7
-    assert [("x-client-id" in h) for h in api.credit_headers] == [False, True]
+    with pytest.raises(ApiError) as caught:
+        client.credits()
+    assert not isinstance(caught.value, MissingClientId)
+    assert "Missing X-Client-Id" in caught.value.human()
+    assert [("x-client-id" in h) for h in api.credit_headers] == [False]

@@ -14,8 +14,8 @@ from skill.errors import (
     FileTooLarge,
     InputError,
     JiggleError,
-    MissingClientId,
     OutOfCredits,
+    PermissionDenied,
     RateLimited,
     ServerError,
     SessionNotFound,
@@ -42,7 +42,10 @@ ALL_CLASSES = [
         (2001, 403, OutOfCredits),
         (4001, 415, UnsupportedFile),
         (4002, 413, FileTooLarge),
-        (None, 400, MissingClientId),
+        # A 400 is a missing X-Client-Id on the anonymous-token call only (the client says
+        # so there); elsewhere it is what its body says. A 403 is a scope or plan refusal.
+        (None, 400, ApiError),
+        (None, 403, PermissionDenied),
         (None, 401, TokenExpired),
         (None, 402, ExportBlockedByPlan),
         (None, 429, RateLimited),

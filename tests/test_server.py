@@ -607,19 +607,25 @@ def _upload_by_url(api: Api, tmp_path: Path) -> None:
     sid = api.session()
     photo = write_photo(tmp_path / "cat.jpg")
     url = f"/api/upload-video/nemo_agent/me/{sid}"
-    by_file = api.http.post(url, json={"urls": [photo.as_uri()]}, headers=api.auth).json()["data"][
-        "files"
-    ][0]
+    by_file = api.http.post(
+        url, json={"urls": [photo.as_uri()], "source_type": "url"}, headers=api.auth
+    ).json()["data"]["files"][0]
     assert by_file["filename"] == "cat.jpg"
     assert by_file["width"] == 451
-    by_http = api.http.post(url, json={"urls": [by_file["cdn_url"]]}, headers=api.auth).json()
+    by_http = api.http.post(
+        url, json={"urls": [by_file["cdn_url"]], "source_type": "url"}, headers=api.auth
+    ).json()
     assert by_http["data"]["files"][0]["hash"] == by_file["hash"]
     for remote in ("https://example.com/cat.jpg", "http://example.com/cat.jpg", "ftp://x/y.jpg"):
-        response = api.http.post(url, json={"urls": [remote]}, headers=api.auth)
+        response = api.http.post(
+            url, json={"urls": [remote], "source_type": "url"}, headers=api.auth
+        )
         assert response.status_code == 422
         assert "never fetches the internet" in response.json()["message"]
     missing = api.http.post(
-        url, json={"urls": [(tmp_path / "nope.jpg").as_uri()]}, headers=api.auth
+        url,
+        json={"urls": [(tmp_path / "nope.jpg").as_uri()], "source_type": "url"},
+        headers=api.auth,
     )
     assert missing.json()["code"] == 4000
     assert "nope.jpg" in missing.json()["message"]
@@ -647,7 +653,10 @@ def test_fifty_concurrent_sessions(local_backend: LocalBackend) -> None:
     async def main() -> list[tuple[int, str]]:
         limits = httpx.Limits(max_connections=60)
         async with httpx.AsyncClient(
-            base_url=local_backend.base_url, headers=api.auth, limits=limits, timeout=60
+            base_url=local_backend.base_url,
+            headers={**attribution_headers(), **api.auth},
+            limits=limits,
+            timeout=60,
         ) as http:
             return await asyncio.gather(*(one(http, n) for n in range(50)))
 

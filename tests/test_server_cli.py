@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from skill.manifest import attribution_headers
 from tests.conftest import repo_root
 
 
@@ -36,7 +37,7 @@ def test_serve_local_prints_both_origins_and_stops_on_ctrl_c(tmp_path: Path) -> 
         assert urls["Faults"].strip() == "503@credits"
         token = httpx.post(f"{api}/api/auth/anonymous-token", headers={"X-Client-Id": "cli"})
         assert token.json()["code"] == 0
-        auth = {"Authorization": f"Bearer {token.json()['data']['token']}"}
+        auth = {**attribution_headers(), "Authorization": f"Bearer {token.json()['data']['token']}"}
         assert httpx.get(f"{api}/api/credits/balance/simple", headers=auth).status_code == 503
         assert httpx.get(f"{api}/api/credits/balance/simple", headers=auth).json()["code"] == 0
     finally:

@@ -2,7 +2,8 @@
 
 Recovery, once per call: 1001 -> a new anonymous token (unless the user gave the token) and a
 retry; 1002 -> a new session and a retry; 429 -> wait ``Retry-After`` (or 30 s) and a retry;
-HTTP 400 on the anonymous-token call -> a fresh ``X-Client-Id`` and a retry. GETs are retried
+HTTP 400 on the anonymous-token call -> a fresh ``X-Client-Id`` and a retry (on any other call
+a 400 is reported as what its body says, never sent again). GETs are retried
 with backoff on transport errors and 5xx; a POST that may have reached the server never is.
 
 A replaced session (1002) is reported in three ways: the :class:`Session` object the client
@@ -18,9 +19,9 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,15 @@ import httpx
 from skill.client._retry import RetryPolicy
 from skill.client._sse import SSEDecoder, SSEMessage, split_lines
 from skill.client._transport import UPLOAD_TIMEOUT, Transport, map_transport_error
-from skill.client.auth import CachedToken, TokenCache, token_id
-from skill.client.chat import ChatInterpreter
+from skill.client.auth import CachedToken, TokenCache, client_id, token_id
+from skill.client.chat import (
+    DEFAULT_STREAM_IDLE_TIMEOUT,
+    DEFAULT_TURN_TIMEOUT,
+    STREAM_IDLE_TIMEOUT_ENV,
+    TURN_TIMEOUT_ENV,
+    ChatInterpreter,
+    seconds_setting,
+)
 from skill.client.jobs import JobStore
 from skill.client.models import (
     ChatEvent,
@@ -47,12 +55,15 @@ from skill.client.models import (
     UploadProgress,
 )
 from skill.client.render import download_file
-from skill.client.uploads import ProgressReader, split_inputs, validate
+from skill.client.uploads import LocalFile, ProgressReader, for_cloud, split_inputs, validate
 from skill.errors import (
+    ApiError,
     BackendUnreachable,
     BadToken,
     Cancelled,
     ConnectionLost,
+    DownloadFailed,
+    EmptyDraft,
     JiggleError,
     MissingClientId,
     OutOfCredits,
@@ -65,6 +76,7 @@ from skill.errors import (
     SessionNotFound,
     TokenExpired,
     TokenNotSaved,
+    TurnTimeout,
 )
 from skill.manifest import Manifest, attribution_headers
 from skill.paths import safe_name
@@ -77,8 +89,13 @@ DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
 CLAIM_URL = "https://nemovideo.com/workspace/claim?ct={claim_token}"
 REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 _APP = "nemo_agent"
-# How long wait() polls a render before it gives up (RenderTimeout; the render keeps running).
-DEFAULT_WAIT_DEADLINE = 1800.0
+# The poll cap, one mechanism: wait() polls a render for at most this many seconds, then
+# raises RenderTimeout (the render keeps running; `jiggle resume` picks it up). The public
+# skill polls every 30 s, at most 10 times (nemovideo_skills SKILL.md v1.9, section 3.5 c):
+# at the default 30 s cadence that is the same cap, about 10 polls.
+PUBLIC_POLL_INTERVAL = 30.0
+PUBLIC_MAX_POLLS = 10
+DEFAULT_WAIT_DEADLINE = PUBLIC_POLL_INTERVAL * PUBLIC_MAX_POLLS
 
 _log = logging.getLogger("skill.client")
 
@@ -92,7 +109,9 @@ class NemoClient:
     ``$NEMO_TOKEN``, else a cached anonymous token, else a new one. ``sleep`` is what the client
     waits with (tests pass a no-op); ``poll_interval`` is the seconds between render polls, the
     first coming after ``first_poll_delay``. ``stream_read_timeout`` is how long the chat stream
-    may be silent (heartbeats included) before it counts as dropped. ``retries`` is how many
+    may be silent, no byte at all (heartbeats would count), before it counts as dropped
+    (default ``$JIGGLE_STREAM_IDLE_TIMEOUT``, else 600 s); ``turn_timeout`` caps a whole chat
+    turn (default ``$JIGGLE_TURN_TIMEOUT``, else 900 s). ``retries`` is how many
     times a failed request may be tried again (default ``$JIGGLE_RETRIES``, else 5), with
     ``sleep`` and ``clock``; ``retry_policy`` replaces the whole :class:`RetryPolicy`.
     """
@@ -105,7 +124,8 @@ class NemoClient:
         sleep: Callable[[float], None] = time.sleep,
         poll_interval: float = 30.0,
         first_poll_delay: float = 5.0,
-        stream_read_timeout: float = 240.0,
+        stream_read_timeout: float | None = None,
+        turn_timeout: float | None = None,
         still_working_interval: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
         on_session_replaced: Callable[[Session], None] | None = None,
@@ -114,6 +134,7 @@ class NemoClient:
         manifest: Manifest | None = None,
         retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        convert_heic: bool | None = None,
     ) -> None:
         install_log_redaction("skill.client")
         chosen = base_url or os.environ.get("NEMO_API_BASE") or DEFAULT_BASE_URL
@@ -130,13 +151,25 @@ class NemoClient:
         self._sleep = sleep
         self.poll_interval = poll_interval
         self.first_poll_delay = first_poll_delay
-        self._stream_timeout = httpx.Timeout(stream_read_timeout, connect=10.0, write=30.0)
+        self.stream_idle_timeout = seconds_setting(
+            stream_read_timeout, STREAM_IDLE_TIMEOUT_ENV, DEFAULT_STREAM_IDLE_TIMEOUT
+        )
+        self.turn_timeout = seconds_setting(turn_timeout, TURN_TIMEOUT_ENV, DEFAULT_TURN_TIMEOUT)
+        # A silent stream is given up at the idle timeout, or sooner at the turn's cap.
+        self._stream_timeout = httpx.Timeout(
+            min(self.stream_idle_timeout, self.turn_timeout), connect=10.0, write=30.0
+        )
         self._still_working_interval = still_working_interval
         self._clock = clock
         self._on_session_replaced = on_session_replaced
         self.tokens = token_cache if token_cache is not None else TokenCache()
         self.jobs = jobs if jobs is not None else JobStore()
         self._transport = Transport(chosen, attribution_headers(manifest))
+        # HEIC photos go to the cloud as JPEG (no public format list has HEIC); a backend on
+        # loopback (the local one) takes them as they are. ``convert_heic`` decides otherwise.
+        self.convert_heic = (
+            convert_heic if convert_heic is not None else not _on_loopback(self.base_url)
+        )
         self._token_lock = threading.RLock()
         self._owners: dict[str, str] = {}  # token id -> user id, for the tokens seen
         self._sessions: dict[str, Session] = {}
@@ -217,28 +250,38 @@ class NemoClient:
     def _anonymous_token(self) -> CachedToken:
         """A new anonymous token (not saved here). Retried by the policy when the service
         answered without creating an account (429, 503, a refused connection) and once with a
-        fresh ``X-Client-Id`` after a 400; never after the request may have created one."""
+        new ``X-Client-Id`` after a 400 (this call's "missing X-Client-Id"); never after the
+        request may have created one. The client id is the kept one (:func:`client_id`), the
+        same after a token expired."""
         retry = self.retry.start()
         fresh_client_id = False
-        client_id = str(uuid.uuid4())
+        sent_id = client_id()
         while True:
             try:
                 data = self._transport.send(
                     "POST",
                     "/api/auth/anonymous-token",
-                    headers={"X-Client-Id": client_id},
+                    headers={"X-Client-Id": sent_id},
                     during="sign-in",
                 )
                 token = CachedToken.from_api(data)
             except ValueError:
                 raise ServerError("the anonymous-token answer carries no token") from None
-            except MissingClientId:
-                if fresh_client_id:
+            except ApiError as exc:
+                if exc.http_status != 400 or exc.api_code not in (None, 0, 400):
+                    if isinstance(exc, RateLimited | ServerError):
+                        if not _retryable(exc, False) or not retry.retry(_server_wait(exc)):
+                            raise
+                        continue
                     raise
+                if fresh_client_id:
+                    raise MissingClientId(
+                        exc.detail, api_code=exc.api_code, http_status=400
+                    ) from None
                 fresh_client_id = True
-                client_id = str(uuid.uuid4())
+                sent_id = client_id(renew=True)
                 continue
-            except (RateLimited, ServerError, BackendUnreachable) as exc:
+            except BackendUnreachable as exc:
                 if not _retryable(exc, False) or not retry.retry(_server_wait(exc)):
                     raise
                 continue
@@ -378,11 +421,6 @@ class NemoClient:
                     raise
                 recovered.add("session")
                 session_id = self._replace_session(session_id).id
-            except MissingClientId:
-                if "client_id" in recovered:
-                    raise
-                recovered.add("client_id")  # the contract: generate one and retry
-                extra_headers["X-Client-Id"] = str(uuid.uuid4())
             except OutOfCredits as exc:
                 raise self._with_claim_link(exc, session_id) from None
             except (RateLimited, ServerError, BackendUnreachable) as exc:
@@ -397,11 +435,13 @@ class NemoClient:
     # -- sessions --------------------------------------------------------------------------
 
     def create_session(self, language: str = "en") -> Session:
-        """A new editing session (``language`` is the reply language, "en" or "zh")."""
+        """A new editing session. ``language`` is the reply language: "en", "zh" (simplified),
+        "zh-Hant" (traditional) or any BCP-47 tag; the service is sent a BCP-47 tag as the
+        public examples show ("en", "zh-CN", "zh-TW"), see :func:`api_language`."""
         data = self._call(
             "POST",
             lambda _: f"/api/tasks/me/with-session/{_APP}",
-            json={"task_name": "project", "language": language},
+            json={"task_name": "project", "language": api_language(language)},
             during="session",
         )
         session = _session_from(data, language)
@@ -448,9 +488,12 @@ class NemoClient:
         Text events carry only new text. ``on_still_working()`` is called after every
         ``still_working_interval`` (2 min) without text. An in-stream error is yielded as an
         "error" event and, once the stream ends, raised (unless ``raise_on_error`` is false).
-        If the stream drops, the state is read and :class:`ConnectionLost` raised with it and
-        what was applied; the instruction is never sent again. With ``snapshot`` the state is
-        read first, so that :meth:`changes` can tell what this turn did.
+        If the stream drops (no byte for ``stream_idle_timeout``), the state is read and
+        :class:`ConnectionLost` raised with it and what was applied; past ``turn_timeout`` the
+        same, as :class:`TurnTimeout`. The instruction is never sent again (an HTTP 404
+        "Session not found" or a 1002 before the stream starts is the exception: a new session,
+        and the message sent once more). With ``snapshot`` the state is read first, so that
+        :meth:`changes` can tell what this turn did.
         """
         sid = self.resolve_session(session_id)
         if snapshot:
@@ -468,6 +511,7 @@ class NemoClient:
                 "streaming": True,
             }
 
+        started = self._clock()
         response: httpx.Response = self._call(
             "POST",
             lambda _: "/run_sse",
@@ -481,7 +525,7 @@ class NemoClient:
         sid = self.resolve_session(sid)
         errors: list[JiggleError] = []
         try:
-            for event in self._events(response, sid, on_still_working):
+            for event in self._events(response, sid, on_still_working, started):
                 if event.kind == "error" and event.error is not None:
                     errors.append(event.error)
                 yield event
@@ -498,20 +542,24 @@ class NemoClient:
         response: httpx.Response,
         session_id: str,
         on_still_working: Callable[[], None] | None,
+        started: float,
     ) -> Iterator[ChatEvent]:
         decoder, interpreter = SSEDecoder(), ChatInterpreter()
         last_text = self._clock()
 
         def interpret(message: SSEMessage) -> Iterator[ChatEvent]:
+            # One clock read per message: the turn's cap (15 min), then "still working".
             nonlocal last_text
+            now = self._clock()
+            if now - started >= self.turn_timeout:
+                raise self._lost(session_id, None, turn_cap=True)
             for event in interpreter.feed(message):
                 if event.kind == "text" and event.text:
-                    last_text = self._clock()
+                    last_text = now
                 elif (
-                    on_still_working is not None
-                    and self._clock() - last_text >= self._still_working_interval
+                    on_still_working is not None and now - last_text >= self._still_working_interval
                 ):
-                    last_text = self._clock()
+                    last_text = now
                     on_still_working()
                 yield event
 
@@ -522,6 +570,8 @@ class NemoClient:
                     yield from interpret(message)
         except httpx.HTTPError as exc:
             mapped = map_transport_error(exc, origin=self._transport.origin, during="chat")
+            if isinstance(mapped, RequestTimeout) and self._clock() - started >= self.turn_timeout:
+                raise self._lost(session_id, None, turn_cap=True) from None
             detail = (
                 "no data within the read timeout" if isinstance(mapped, RequestTimeout) else None
             )
@@ -536,7 +586,9 @@ class NemoClient:
                 raise self._lost(session_id, "the stream ended in the middle of a frame") from None
             yield from interpret(pending)
 
-    def _lost(self, session_id: str, detail: str | None) -> ConnectionLost:
+    def _lost(
+        self, session_id: str, detail: str | None, *, turn_cap: bool = False
+    ) -> ConnectionLost:
         before = self._turn_before.get(session_id)
         try:
             state: SessionState | None = self.state(session_id)
@@ -545,8 +597,18 @@ class NemoClient:
         changes: tuple[TimelineChange, ...] = ()
         if state is not None and before is not None:
             changes = tuple(state.timeline.changes_since(before.timeline))
-        _log.warning("chat stream for %s dropped: %s", session_id, detail)
         compared = state is not None and before is not None
+        if turn_cap:
+            _log.warning("chat turn for %s ran past %g s", session_id, self.turn_timeout)
+            return TurnTimeout(
+                None,
+                state=state,
+                changes=changes,
+                during="chat",
+                compared=compared,
+                minutes=f"{self.turn_timeout / 60:g}",
+            )
+        _log.warning("chat stream for %s dropped: %s", session_id, detail)
         return ConnectionLost(
             detail, state=state, changes=changes, during="chat", compared=compared
         )
@@ -576,6 +638,19 @@ class NemoClient:
             files = [files]
         paths, urls = split_inputs(files)
         checked = [validate(path) for path in paths]  # every file, before anything is sent
+        with contextlib.ExitStack() as converted:
+            if self.convert_heic and any(item.kind == "heic" for item in checked):
+                folder = converted.enter_context(tempfile.TemporaryDirectory(prefix="jiggle-"))
+                checked = for_cloud(checked, Path(folder))
+            return self._upload_checked(session_id, checked, urls, progress)
+
+    def _upload_checked(
+        self,
+        session_id: SessionRef,
+        checked: list[LocalFile],
+        urls: list[str],
+        progress: UploadProgress | None,
+    ) -> list[MediaInfo]:
         media: list[MediaInfo] = []
 
         def path_fn(sid: str | None) -> str:
@@ -614,7 +689,11 @@ class NemoClient:
             media.extend(_media_from(data))
         if urls:
             data = self._call(
-                "POST", path_fn, session=session_id, json={"urls": urls}, during="upload"
+                "POST",
+                path_fn,
+                session=session_id,
+                json={"urls": urls, "source_type": "url"},
+                during="upload",
             )
             media.extend(_media_from(data))
         return media
@@ -661,6 +740,8 @@ class NemoClient:
             state = self.state(sid)
             sid = self.resolve_session(sid)
             draft = state.draft
+        if not has_content(draft):
+            raise EmptyDraft()  # the draft has no track with segments: nothing is sent
         job = RenderJob(id=_new_render_id(), session_id=sid, output_path=output_path)
         job.owner_user_id, job.owner_token_id = self._owner_of_new_render(self._bearer())
         self.jobs.add(job)
@@ -702,6 +783,18 @@ class NemoClient:
             progress(job)
         return job
 
+    def resubmit(self, failed: RenderJob, progress: RenderProgress | None = None) -> RenderJob:
+        """Submit the failed render's session again, as a new render with a new id (the
+        public skill: "on failure, new id, retry once"). The draft is read anew; the output
+        path is kept. The caller decides that it is the one retry, and says so."""
+        if not failed.session_id:
+            raise RenderFailed(
+                failed.reason or "no reason given",
+                reason=failed.reason or "no reason given",
+                render_id=failed.id,
+            )
+        return self.export(failed.session_id, progress=progress, output_path=failed.output_path)
+
     def poll(self, job: RenderJob) -> RenderJob:
         """Check the render once; ``job`` is updated in place and returned."""
         data = self._call(
@@ -726,8 +819,9 @@ class NemoClient:
         """Poll until the render completes; raises RenderFailed, or Cancelled on Ctrl-C.
 
         The first check comes after ``first_poll_delay``, later ones every ``poll_interval``.
-        After ``deadline`` seconds (30 minutes by default; None: no limit) it raises
-        :class:`RenderTimeout`: the render keeps running and stays in the JobStore.
+        After ``deadline`` seconds (:data:`DEFAULT_WAIT_DEADLINE`, 300: the public skill's
+        10 polls at 30 s; None: no limit) it raises :class:`RenderTimeout`: the render keeps
+        running and stays in the JobStore for ``jiggle resume``.
         """
         delay = min(self.first_poll_delay, self.poll_interval)
         started = self._clock()
@@ -767,8 +861,10 @@ class NemoClient:
     ) -> Path:
         """Fetch the finished video to ``dest`` (a file, or a directory for ``<id>.mp4``).
 
-        A CDN URL is fetched without the Authorization header; without one, the API's
-        download endpoint is used. Interrupted downloads resume with Range. The job leaves the
+        A CDN URL is fetched with neither the Authorization header nor the ``X-Skill-*``
+        attribution; without one, or when the CDN answers a 4xx (an expired or refused link),
+        the API's own ``/api/render/proxy/<id>/download`` is used, with the token (API origin
+        only). Interrupted downloads resume with Range. The job leaves the
         JobStore once the file is complete. The render id is made a safe file name
         (:func:`skill.paths.safe_name`) before it names a file. ``overwrite=False``: an
         existing file is kept and the video takes the next free name (the path returned).
@@ -778,14 +874,19 @@ class NemoClient:
             target = target / f"{safe_name(job.id, fallback='render')}.mp4"
         if job.status != "completed" or not job.output_url:
             self.poll(job)
-        url = job.output_url or f"{self.base_url}/api/render/proxy/{_segment(job.id)}/download"
-        headers: dict[str, str] = {}
-        if self._transport.same_origin(url):
-            headers["Authorization"] = f"Bearer {self._job_bearer(job)}"
-        try:
-            path = download_file(
+        proxy = f"{self.base_url}/api/render/proxy/{_segment(job.id)}/download"
+        url = job.output_url or proxy
+
+        def fetch(source: str) -> Path:
+            headers: dict[str, str] = {}
+            if self._transport.same_origin(source):  # the token and attribution: API only
+                headers = {
+                    **self._transport.attribution,
+                    "Authorization": f"Bearer {self._job_bearer(job)}",
+                }
+            return download_file(
                 self._transport.downloads,
-                url,
+                source,
                 target,
                 render_id=job.id,
                 headers=headers,
@@ -794,6 +895,16 @@ class NemoClient:
                 sleep=self._sleep,
                 overwrite=overwrite,
             )
+
+        try:
+            try:
+                path = fetch(url)
+            except DownloadFailed as exc:
+                status = exc.details.get("http_status")
+                if url == proxy or not isinstance(status, int) or not 400 <= status < 500:
+                    raise
+                _log.info("the CDN answered HTTP %d for %s; using the API download", status, job.id)
+                path = fetch(proxy)
         except KeyboardInterrupt:
             raise Cancelled(render_id=job.id) from None
         self.jobs.remove(job.id)
@@ -845,6 +956,18 @@ class NemoClient:
         )
 
 
+def has_content(draft: Mapping[str, Any] | None) -> bool:
+    """Whether ``draft`` can be rendered: ``t`` has a track with non-empty ``sg`` (the public
+    skill's pre-check before an export)."""
+    tracks = draft.get("t") if isinstance(draft, Mapping) else None
+    if not isinstance(tracks, list):
+        return False
+    return any(
+        isinstance(track, Mapping) and isinstance(track.get("sg"), list) and track["sg"]
+        for track in tracks
+    )
+
+
 def _segment(render_id: str) -> str:
     """A server-chosen id as one URL path segment: ``../x`` cannot reach another endpoint."""
     return quote(render_id, safe="")
@@ -862,6 +985,25 @@ def _new_render_id() -> str:
     with _render_id_lock:
         _last_render_ms = max(int(time.time() * 1000), _last_render_ms + 1)
         return f"render_{_last_render_ms}_{secrets.token_hex(3)}"
+
+
+_TRADITIONAL_TAGS = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
+
+
+def api_language(language: str | None) -> str:
+    """The BCP-47 tag a session is created with: Chinese as ``zh-CN`` (simplified) or
+    ``zh-TW`` (traditional: zh-Hant, zh-TW, zh-HK, zh-MO), English and anything unusable as
+    ``en``; another well-formed tag as given (``ja``, ``pt-BR``)."""
+    tag = (language or "").strip().replace("_", "-")
+    lowered = tag.lower()
+    if not lowered or lowered.startswith("en"):
+        return "en"
+    if lowered == "zh" or lowered.startswith("zh-"):
+        return "zh-TW" if lowered.startswith(_TRADITIONAL_TAGS) else "zh-CN"
+    parts = tag.split("-")
+    if not all(part.isascii() and part.isalnum() and 1 <= len(part) <= 8 for part in parts):
+        return "en"
+    return "-".join([parts[0].lower(), *(p.upper() if len(p) == 2 else p for p in parts[1:])])
 
 
 def _session_from(data: Any, language: str) -> Session:
@@ -898,6 +1040,12 @@ def _retryable(exc: JiggleError, repeatable: bool) -> bool:
 def _server_wait(exc: JiggleError) -> float | None:
     """The wait the server asked for (``Retry-After``), if any."""
     return exc.retry_after if isinstance(exc, RateLimited) else None
+
+
+def _on_loopback(base_url: str) -> bool:
+    """Whether the API is served on this machine (the local backend)."""
+    host = (httpx.URL(base_url).host or "").strip("[]").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
 
 def _sendable(token: str) -> bool:

@@ -65,7 +65,11 @@ def _error(
         )
     if detail and detail.lower() in ("success", "ok"):
         detail = None
-    return error_for_api_code(api_code, status, detail)
+    extra: dict[str, Any] = {}
+    scope = data.get("required_scope") if isinstance(data, Mapping) else None
+    if status == 403 and isinstance(scope, str) and scope.isprintable() and len(scope) < 40:
+        extra["scope"] = scope  # named in PermissionDenied's message
+    return error_for_api_code(api_code, status, detail, **extra)
 
 
 def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:

@@ -62,16 +62,28 @@ class Transport:
             timeout=DEFAULT_TIMEOUT,
             follow_redirects=False,
         )
-        # Downloads go to a CDN origin: a client that never carries the API's Authorization.
+        # Sent by the caller to the API origin only (its own download endpoint).
+        self.attribution = dict(headers)
+        # Downloads go to a CDN origin: no attribution and no token by default, and a hook that
+        # strips both from any request (a redirect too) that is not for the API origin.
         self.downloads = httpx.Client(
-            headers={**headers, "Accept-Encoding": "identity"},
+            headers={"Accept-Encoding": "identity"},
             timeout=httpx.Timeout(60.0, connect=10.0),
             follow_redirects=True,
+            event_hooks={"request": [self._only_what_the_cdn_needs]},
         )
 
     def close(self) -> None:
         self._http.close()
         self.downloads.close()
+
+    def _only_what_the_cdn_needs(self, request: httpx.Request) -> None:
+        """Off the API origin a download carries no Authorization and no ``X-Skill-*``."""
+        if self.same_origin(str(request.url)):
+            return
+        for name in list(request.headers.keys()):
+            if name.lower() == "authorization" or name.lower().startswith("x-skill-"):
+                del request.headers[name]
 
     def same_origin(self, url: str) -> bool:
         try:

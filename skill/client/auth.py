@@ -1,4 +1,4 @@
-"""The token cache: anonymous tokens kept per API origin until they expire.
+"""The token cache: anonymous tokens kept per API origin until they expire; and the client id.
 
 The service caps anonymous tokens per IP (10 per 7 days), so a token is reused until it
 expires, and two processes signing in at once share one (the second waits for the first's).
@@ -7,6 +7,12 @@ with mode 0600 under a temporary name and renamed over the old one, so a reader 
 half-written file and no other user can read it even for an instant. When that folder cannot be
 written, tokens go to jiggle's data dir instead (read together with the config dir's file), so
 a read-only config folder does not cost a new anonymous token on every run.
+
+The ``X-Client-Id`` of the anonymous-token call is kept too (:func:`client_id`):
+``$NEMO_CLIENT_ID``, else the file ``client_id`` in the same config dir, which NemoVideo's own
+skill writes and every NemoVideo skill on the machine shares (created with a uuid4, mode 0600).
+The service caps anonymous tokens per client id and per address, so a new id per run would spend
+that cap; the same id is sent again when a token expires.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,10 +34,10 @@ from typing import Any
 
 from skill._atomic import write_json
 from skill.errors import TokenNotSaved
-from skill.paths import config_dir, data_dir
+from skill.paths import client_id_path, config_dir, data_dir
 from skill.redact import register_secret
 
-__all__ = ["CachedToken", "TokenCache", "token_id"]
+__all__ = ["CLIENT_ID_ENV", "CachedToken", "TokenCache", "client_id", "token_id"]
 
 _FILE_NAME = "jiggle-token.json"
 # A token this close to its expiry is treated as expired: a long render must not outlive it.
@@ -292,3 +300,98 @@ def _expired_long_ago(raw: Any, now: datetime) -> bool:
 
 def _describe(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
+
+
+# -- the client id -----------------------------------------------------------------------------
+
+CLIENT_ID_ENV = "NEMO_CLIENT_ID"
+# What goes in the header: a uuid4, or the public skill's fallback "client-<seconds>-<random>".
+_CLIENT_ID_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_client_id_lock = threading.Lock()
+# The id of this process when no file could keep it (a read-only home): one id per process.
+_unsaved_client_id: list[str] = []
+
+
+def client_id(*, renew: bool = False) -> str:
+    """The ``X-Client-Id`` to sign in with: ``$NEMO_CLIENT_ID`` if set, else the one kept in
+    :func:`skill.paths.client_id_path` (shared with other NemoVideo skills), else a new uuid4
+    written there (mode 0600; jiggle's data dir when the config dir cannot be written).
+
+    ``renew``: the service refused the id (HTTP 400 on the anonymous-token call): a new one
+    replaces the kept one (an id from ``$NEMO_CLIENT_ID`` is not written anywhere).
+    """
+    from_env = os.environ.get(CLIENT_ID_ENV, "").strip()
+    with _client_id_lock:
+        if from_env and _CLIENT_ID_SHAPE.match(from_env):
+            if not renew:
+                return from_env
+            return _fresh_unsaved()
+        places = [client_id_path(), data_dir() / "client_id"]
+        if not renew:
+            for place in places:
+                kept = _read_client_id(place)
+                if kept is not None:
+                    return kept
+            if _unsaved_client_id:
+                return _unsaved_client_id[0]
+        fresh = str(uuid.uuid4())
+        for place in places:
+            try:
+                return _write_client_id(place, fresh, replace=renew)
+            except OSError:
+                continue  # read-only: the next place
+        _log_unsaved()
+        _unsaved_client_id[:] = [fresh]
+        return fresh
+
+
+def _fresh_unsaved() -> str:
+    fresh = str(uuid.uuid4())
+    _unsaved_client_id[:] = [fresh]
+    return fresh
+
+
+def _read_client_id(place: Path) -> str | None:
+    try:
+        text = place.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return text if _CLIENT_ID_SHAPE.match(text) else None
+
+
+def _write_client_id(place: Path, value: str, *, replace: bool) -> str:
+    """Write ``value`` to ``place`` (0600). Without ``replace``, an id another process wrote
+    meanwhile wins (and is returned), so two processes starting at once share one id."""
+    place.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temp = tempfile.mkstemp(dir=place.parent, prefix=".client_id.", suffix=".tmp")
+    try:
+        os.fchmod(handle, 0o600)
+        os.write(handle, f"{value}\n".encode("ascii"))
+        os.fsync(handle)
+        os.close(handle)
+        handle = -1
+        if replace:
+            os.replace(temp, place)
+            return value
+        try:
+            os.link(temp, place)  # fails if the file appeared meanwhile
+        except FileExistsError:
+            kept = _read_client_id(place)
+            if kept is not None:
+                return kept
+            os.replace(temp, place)  # an unusable id is there: ours replaces it
+            return value
+        return value
+    finally:
+        if handle >= 0:
+            os.close(handle)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+
+
+def _log_unsaved() -> None:
+    import logging
+
+    logging.getLogger("skill.client").info(
+        "could not keep the client id in %s; using one for this run", client_id_path().parent
+    )

@@ -3,8 +3,14 @@
 Accepts what nemo-api.md §3 documents: ADK events (camelCase or snake_case keys), the
 simplified ``{"type": ...}`` frames, heartbeats in every form (an SSE comment, an empty
 ``data:``, ``event: heartbeat``, ``{"type":"heartbeat"}``) and in-stream errors
-(``{"error": ...}``, ``errorCode``/``errorMessage``). ADK streams text twice, as ``partial``
-deltas and then once more in full; :class:`ChatInterpreter` yields each piece of text once.
+(``{"error": ...}``, ``errorCode``/``errorMessage``, and current ADK servers' event with
+``"author": "system"`` whose text starts with ``Error:``). ADK streams text twice, as
+``partial`` deltas and then once more in full; :class:`ChatInterpreter` yields each piece of
+text once.
+
+It also holds how long a turn may take (docs/client.md): a stream silent for
+``stream_idle_timeout`` (600 s, ``$JIGGLE_STREAM_IDLE_TIMEOUT``) counts as dropped, and a whole
+turn is capped at ``turn_timeout`` (900 s, ``$JIGGLE_TURN_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -12,17 +18,50 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from skill.client._sse import SSEMessage
 from skill.client.models import ChatEvent
-from skill.errors import JiggleError, StreamError, error_for_api_code
+from skill.errors import InputError, JiggleError, StreamError, error_for_api_code
 
-__all__ = ["ChatInterpreter"]
+__all__ = [
+    "DEFAULT_STREAM_IDLE_TIMEOUT",
+    "DEFAULT_TURN_TIMEOUT",
+    "STREAM_IDLE_TIMEOUT_ENV",
+    "TURN_TIMEOUT_ENV",
+    "ChatInterpreter",
+    "seconds_setting",
+]
+
+# NemoVideo's skill: generation takes 100-300 s; "10 min heartbeats-only" is its timeout and
+# its curl waits at most 900 s (--max-time 900). See docs/_sources_chat.md.
+DEFAULT_STREAM_IDLE_TIMEOUT = 600.0
+DEFAULT_TURN_TIMEOUT = 900.0
+STREAM_IDLE_TIMEOUT_ENV = "JIGGLE_STREAM_IDLE_TIMEOUT"
+TURN_TIMEOUT_ENV = "JIGGLE_TURN_TIMEOUT"
 
 _log = logging.getLogger("skill.client")
 _HEARTBEAT = ChatEvent(kind="heartbeat")
+
+
+def seconds_setting(given: float | None, env: str, default: float) -> float:
+    """``given``, else ``$env``, else ``default``: a positive number of seconds; a bad value
+    is an :class:`InputError` naming where it came from."""
+    source = "the argument" if given is not None else env
+    if given is None:
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            return default
+        try:
+            given = float(raw)
+        except ValueError:
+            raise InputError(f"{env}={raw!r} is not a number of seconds") from None
+    if not math.isfinite(given) or given <= 0:
+        raise InputError(f"{source} {env} must be a positive number of seconds, not {given!r}")
+    return float(given)
 
 
 def _get(mapping: Mapping[str, Any], camel: str, snake: str) -> Any:
@@ -60,6 +99,9 @@ class ChatInterpreter:
             return [_HEARTBEAT]
         if kind == "error" or _is_error(frame):
             return [self._error(frame)]
+        system_error = _system_error(frame)
+        if system_error is not None:
+            return [self._error({"errorMessage": system_error})]
         if kind == "text":
             content = frame.get("content", frame.get("text"))
             return self._text(str(content or ""), partial=bool(frame.get("partial")), final=False)
@@ -151,6 +193,24 @@ def _is_error(frame: Mapping[str, Any]) -> bool:
     return bool(
         _get(frame, "errorCode", "error_code") or _get(frame, "errorMessage", "error_message")
     )
+
+
+def _system_error(frame: Mapping[str, Any]) -> str | None:
+    """The message of a current ADK server's error event (``author: "system"``, text
+    ``Error: ...``), else None; a system event without that prefix is not an error."""
+    if frame.get("author") != "system":
+        return None
+    content = frame.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    texts = [
+        part["text"]
+        for part in (parts if isinstance(parts, list) else [])
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
+    ]
+    text = "".join(texts).strip()
+    if not text.lower().startswith("error:"):
+        return None
+    return text[len("error:") :].strip() or "unknown error"
 
 
 def _typed_error(code: Any, message: str) -> JiggleError:

@@ -270,7 +270,10 @@ def _attempt(
         elif status in (408, 429) or status >= 500:
             raise _Incomplete(f"HTTP {status}")
         else:
-            raise DownloadFailed(f"the server answered HTTP {status}", render_id=render_id)
+            # http_status lets the caller choose a fallback (a CDN 4xx: the API's own download).
+            raise DownloadFailed(
+                f"the server answered HTTP {status}", render_id=render_id, http_status=status
+            )
         limit = min(x for x in (total, expected_size, cap) if x is not None)
         if total is not None and total > cap:
             raise DownloadFailed(

@@ -3,6 +3,11 @@
 A file's type is read from its first bytes (the ``filetype`` package's signatures), never from
 its name: ``cat.jpg`` that is really a PDF is refused before a byte leaves the machine, and a
 PNG named ``cat.jpg`` is fine. The size limit is the service's (200 MB per file).
+
+No public list of the NemoVideo cloud's formats includes HEIC, so a HEIC/HEIF photo is converted
+to JPEG (quality 95, its EXIF orientation applied to the pixels) before a cloud upload
+(:func:`for_cloud`); the local backend takes HEIC as it is. Decoding HEIC needs Pillow and
+pillow-heif (the ``local`` extra); without them the error says what to install.
 """
 
 from __future__ import annotations
@@ -17,10 +22,24 @@ import filetype
 
 from skill.errors import MAX_UPLOAD_MB, FileNotFound, FileTooLarge, InputError, UnsupportedFile
 
-__all__ = ["MAX_UPLOAD_BYTES", "LocalFile", "ProgressReader", "is_url", "split_inputs", "validate"]
+__all__ = [
+    "HEIC_EXTRA",
+    "MAX_UPLOAD_BYTES",
+    "LocalFile",
+    "ProgressReader",
+    "for_cloud",
+    "heic_to_jpeg",
+    "is_url",
+    "split_inputs",
+    "validate",
+]
 
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 _HEAD_BYTES = 8192
+# The extra that brings HEIC decoding (Pillow and pillow-heif), and how to install it.
+HEIC_EXTRA = "local"
+_HEIC_INSTALL = f"pip install 'image-to-video-ai-jiggle[{HEIC_EXTRA}]'"
+_JPEG_QUALITY = 95
 
 # What the service accepts (nemo-api.md §4), keyed by what the signature says, with the MIME
 # type sent for it. A few signatures name a close cousin of an accepted format.
@@ -102,6 +121,52 @@ def validate(path: Path) -> LocalFile:
         raise UnsupportedFile(path=str(path), kind=seen)
     kind, mime = accepted
     return LocalFile(path=path, size=stat.st_size, kind=kind, mime=mime)
+
+
+def heic_to_jpeg(item: LocalFile, folder: Path) -> LocalFile:
+    """``item`` (a HEIC/HEIF photo) as a JPEG in ``folder``, named after it (``IMG_1.jpg``):
+    quality 95, the EXIF orientation applied to the pixels (a portrait photo stays upright),
+    the colour profile kept. Raises :class:`InputError` naming the extra to install when
+    HEIC cannot be decoded here, :class:`UnsupportedFile` when the file is not a readable one."""
+    try:
+        import pillow_heif
+        from PIL import Image, ImageOps
+    except ImportError:
+        raise InputError(
+            f"{item.path} is a HEIC photo, which the NemoVideo cloud does not take; jiggle "
+            "converts it to JPEG first, and that needs Pillow and pillow-heif (the "
+            f"'{HEIC_EXTRA}' extra): {_HEIC_INSTALL}. Or send the photo as JPEG or PNG"
+        ) from None
+    pillow_heif.register_heif_opener()
+    target = folder / f"{item.path.stem or 'photo'}.jpg"
+    try:
+        with Image.open(item.path) as opened:
+            upright = ImageOps.exif_transpose(opened) or opened
+            icc = upright.info.get("icc_profile") or opened.info.get("icc_profile")
+            options: dict[str, object] = {"quality": _JPEG_QUALITY}
+            if isinstance(icc, bytes) and icc:
+                options["icc_profile"] = icc
+            upright.convert("RGB").save(target, "JPEG", **options)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        target.unlink(missing_ok=True)
+        raise UnsupportedFile(
+            path=str(item.path), kind=" (it could not be read as a HEIC photo)"
+        ) from None
+    return validate(target)
+
+
+def for_cloud(items: Sequence[LocalFile], folder: Path) -> list[LocalFile]:
+    """``items`` as the cloud takes them: HEIC/HEIF photos converted to JPEG in ``folder``
+    (every one before anything is sent), the others as they are."""
+    converted: list[LocalFile] = []
+    for index, item in enumerate(items):
+        if item.kind != "heic":
+            converted.append(item)
+            continue
+        own = folder / str(index)  # two IMG_1.heic from two folders keep their own JPEG
+        own.mkdir(parents=True, exist_ok=True)
+        converted.append(heic_to_jpeg(item, own))
+    return converted
 
 
 class ProgressReader:

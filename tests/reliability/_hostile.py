@@ -121,7 +121,13 @@ def build_app(script: Script) -> Starlette:
 
     async def state(request: Request) -> JSONResponse:
         return JSONResponse(
-            {"code": 0, "data": {"draft": {"t": [], "d": 1000}, "canvas_config": {"width": 64}}}
+            {
+                "code": 0,
+                "data": {
+                    "draft": {"t": [{"tt": 0, "sg": [{"d": 1000}]}], "d": 1000},
+                    "canvas_config": {"width": 64},
+                },
+            }
         )
 
     async def credits(request: Request) -> JSONResponse:

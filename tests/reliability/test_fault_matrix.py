@@ -152,9 +152,11 @@ def test_a_fault_from_the_export_on_saves_the_video_or_fails_cleanly(
         assert frames >= 20
     else:
         assert not (out.exists() and list(out.glob("*.mp4")))
-    # Nothing is charged twice: one render at most for this one photo.
+    # Nothing is charged twice: one render at most for this one photo, besides a failed one
+    # (its credits given back) that was resubmitted once with a new id (issue 12, item 8).
     new_renders = [r for rid, r in _renders_of(backend).items() if rid not in before]
-    assert len(new_renders) <= 1
+    assert len([r for r in new_renders if r.status != "failed"]) <= 1
+    assert len(new_renders) <= 2
     assert 100 - credits <= 10 + 5  # one export and a few chat turns at most
 
 

@@ -23,6 +23,7 @@ from skimage import data as samples
 
 from skill.local.server import LocalBackend
 from skill.local.server.store import Store
+from skill.manifest import attribution_headers
 from tests.conftest import LOCAL_BACKEND_TEST_KNOBS
 
 _TIMEOUT = 120
@@ -131,7 +132,7 @@ def test_a_long_lived_backend_and_another_process_see_each_others_work(tmp_path:
     # A REPL (or the MCP server) keeps its backend open while another shell animates.
     photo, other = _photo(tmp_path, "astronaut"), _photo(tmp_path, "chelsea")
     with LocalBackend(data_dir=_backend_dir(), **LOCAL_BACKEND_TEST_KNOBS) as backend:
-        api = httpx.Client(base_url=backend.base_url, timeout=30)
+        api = httpx.Client(base_url=backend.base_url, headers=attribution_headers(), timeout=30)
         got = api.post("/api/auth/anonymous-token", headers={"X-Client-Id": "repl"}).json()
         api.headers["Authorization"] = f"Bearer {got['data']['token']}"
         mine = api.post("/api/tasks/me/with-session/nemo_agent", json={}).json()["data"]
@@ -179,13 +180,14 @@ import sys, time
 from pathlib import Path
 import httpx
 from skill.local.server import LocalBackend
+from skill.manifest import attribution_headers
 
 data_dir, token, session_id, turns, ready, go = sys.argv[1:]
 with LocalBackend(data_dir=data_dir, heartbeat_interval=0.05) as backend:
     Path(ready).touch()
     while not Path(go).exists():
         time.sleep(0.01)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {**attribution_headers(), "Authorization": f"Bearer {token}"}
     charged = 0
     with httpx.Client(base_url=backend.base_url, headers=headers, timeout=30) as api:
         for n in range(int(turns)):
@@ -200,7 +202,7 @@ print(charged)
 def test_two_processes_charging_one_account_lose_no_credit_and_no_edit(tmp_path: Path) -> None:
     data_dir = _backend_dir()
     with LocalBackend(data_dir=data_dir, **LOCAL_BACKEND_TEST_KNOBS) as backend:
-        api = httpx.Client(base_url=backend.base_url, timeout=30)
+        api = httpx.Client(base_url=backend.base_url, headers=attribution_headers(), timeout=30)
         got = api.post("/api/auth/anonymous-token", headers={"X-Client-Id": "two"}).json()
         token = got["data"]["token"]
         api.headers["Authorization"] = f"Bearer {token}"

@@ -300,7 +300,7 @@ def test_an_export_retried_after_a_dropped_answer_uses_the_same_render_id(
         serve(exports.app()) as url,
         NemoClient(url, token=TOKEN, retry_policy=_policy(clock), jobs=jobs) as client,
     ):
-        job = client.export("s1", draft={"t": [{"k": "v"}]})
+        job = client.export("s1", draft={"t": [{"k": "v", "sg": [{"d": 1000}]}]})
     assert len(exports.ids) == 2
     assert exports.ids[0] == exports.ids[1] == job.id
     assert sum(exports.charged.values()) == 10  # charged once

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from skill.local.server import LocalBackend
+from skill.manifest import attribution_headers
 from tests.test_server import Api, backend_with, write_photo
 
 _CREDITS = {"available": 100, "frozen": 0, "total": 100}
@@ -159,9 +160,13 @@ def test_file_urls_are_refused_unless_the_operator_allowed_a_folder(
 ) -> None:
     sid = api.session()
     photo = write_photo(tmp_path / "cat.jpg")
-    there = api.http.post(_upload_url(sid), json={"urls": [photo.as_uri()]}, headers=api.auth)
+    there = api.http.post(
+        _upload_url(sid), json={"urls": [photo.as_uri()], "source_type": "url"}, headers=api.auth
+    )
     missing = api.http.post(
-        _upload_url(sid), json={"urls": [(tmp_path / "no.jpg").as_uri()]}, headers=api.auth
+        _upload_url(sid),
+        json={"urls": [(tmp_path / "no.jpg").as_uri()], "source_type": "url"},
+        headers=api.auth,
     )
     assert there.status_code == missing.status_code == 403
     # The same answer whether the file exists or not.
@@ -186,7 +191,9 @@ def test_file_urls_read_only_below_the_allowed_folders(tmp_path: Path) -> None:
         sid = api.session()
 
         def post(url: str) -> Any:
-            return api.http.post(_upload_url(sid), json={"urls": [url]}, headers=api.auth)
+            return api.http.post(
+                _upload_url(sid), json={"urls": [url], "source_type": "url"}, headers=api.auth
+            )
 
         assert post(inside.as_uri()).json()["data"]["files"][0]["filename"] == "cat.jpg"
         refusals = [
@@ -324,7 +331,9 @@ def test_a_stalled_request_body_times_out() -> None:
     with backend_with(body_timeout=0.5) as server:
         api = Api(server).login()
         sid = api.session()
-        auth = f"Authorization: Bearer {api.token}\r\n".encode()
+        auth = f"Authorization: Bearer {api.token}\r\n".encode() + b"".join(
+            f"{name}: {value}\r\n".encode() for name, value in attribution_headers().items()
+        )
         json_head = (
             b"POST /api/tasks/me/with-session/nemo_agent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + auth
@@ -385,14 +394,18 @@ def test_the_servers_own_download_of_an_upload_url_is_capped(endless: str) -> No
         sid = api.session()
         started = time.monotonic()
         fast = api.http.post(
-            _upload_url(sid), json={"urls": [f"{endless}/fast/a.jpg"]}, headers=api.auth
+            _upload_url(sid),
+            json={"urls": [f"{endless}/fast/a.jpg"], "source_type": "url"},
+            headers=api.auth,
         )
         assert fast.status_code == 413  # cut at the limit
         assert fast.json()["code"] == 4002
         _Dribble.slow = True
         try:
             slow = api.http.post(
-                _upload_url(sid), json={"urls": [f"{endless}/slow/b.jpg"]}, headers=api.auth
+                _upload_url(sid),
+                json={"urls": [f"{endless}/slow/b.jpg"], "source_type": "url"},
+                headers=api.auth,
             )
         finally:
             _Dribble.slow = False

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from skill.local.server import draft as drafts
@@ -37,6 +37,7 @@ from skill.local.server.upload import (
     move_into,
     receive_multipart,
     receive_urls,
+    url_list,
 )
 
 __all__ = ["build_api_app"]
@@ -134,6 +135,9 @@ def build_api_app(svc: Service) -> Starlette:
 
     async def run_sse(request: Request) -> Response:
         call = svc.begin(request, "chat")
+        if call.fired("sse-404") is not None:
+            # What an ADK server answers for a session its session service does not know.
+            return JSONResponse({"detail": "Session not found"}, status_code=404)
         user = svc.authenticate(call)
         body = await svc.read_json(request)
         message = body.get("new_message")
@@ -144,7 +148,8 @@ def build_api_app(svc: Service) -> Starlette:
             )
         text = "".join(str(p.get("text") or "") for p in parts if not p.get("thought"))
         session = svc.session(call, body.get("session_id"))
-        error = call.fired("sse-error")
+        # sse-error: an errorCode event; sse-system-error: current ADK's "Error: ..." event.
+        error = call.fired("sse-error") or call.fired("sse-system-error")
         director = svc.director
         plan = director.plan(text)  # pure: read outside the lock
         with store.lock:
@@ -174,6 +179,7 @@ def build_api_app(svc: Service) -> Starlette:
                 None,
                 error="The assistant hit an internal error and changed nothing. Send your "
                 "message again.",
+                system_error=error.name == "sse-system-error",
             )
         elif outcome is not None:
             # The embedded default always answers in words; a client can be tested against
@@ -219,11 +225,8 @@ def build_api_app(svc: Service) -> Starlette:
             )
         elif content_type.startswith("application/json"):
             body = await svc.read_json(request)
-            urls = body.get("urls")
-            if not isinstance(urls, list) or not urls:
-                raise ApiFailure(4000, 'Send JSON like {"urls": ["file:///path/photo.jpg"]}.')
             received = await receive_urls(
-                urls,
+                url_list(body),
                 incoming,
                 config.max_upload_bytes,
                 local=is_loopback(request.client.host if request.client else None),
@@ -236,7 +239,7 @@ def build_api_app(svc: Service) -> Starlette:
             raise ApiFailure(
                 4000,
                 "Send multipart/form-data with one or more 'files' parts, or JSON "
-                '{"urls": [...]}.',
+                '{"urls": [...], "source_type": "url"}.',
             )
         if not received:
             raise ApiFailure(4000, "The request has no files: add one or more 'files' parts.")

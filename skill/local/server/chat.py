@@ -4,7 +4,9 @@ A turn streams: a heartbeat at once, heartbeats while the director "thinks", the
 turn the preface (partial deltas, then the whole text), a ``functionCall`` and its
 ``functionResponse`` per edit, and the closing text (deltas, then the whole text with
 ``turnComplete``); under the ``sse-silent`` fault an edit turn sends only the tool events.
-The stream then closes.
+The stream then closes. Under ``sse-error`` the turn ends in an event with
+``errorCode``/``errorMessage``; under ``sse-system-error`` in the event current ADK servers send
+when a run fails (``"author": "system"``, text ``Error: <message>``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Turn:
     preface: str | None  # None: a turn without text
     closing: str | None
     error: str | None = None  # sse-error: this message, then the stream closes
+    system_error: bool = False  # the error as ADK's author "system" "Error: ..." event
     # What the director made of the message, on the closing event's customMetadata (an ADK
     # event field): a client can tell "not understood" from "done" without reading prose.
     meta: Mapping[str, Any] | None = None
@@ -161,7 +164,11 @@ async def _items(
     if turn.error is not None:
         if turn.preface:
             yield "event", _frame(events.text(text_deltas(turn.preface)[0], partial=True))
-        yield "event", _frame(events.make(errorCode="AGENT_ERROR", errorMessage=turn.error))
+        if turn.system_error:
+            content = {"role": "model", "parts": [{"text": f"Error: {turn.error}"}]}
+            yield "event", _frame({**events.make(content), "author": "system"})
+        else:
+            yield "event", _frame(events.make(errorCode="AGENT_ERROR", errorMessage=turn.error))
         return
     if turn.preface is not None:
         for event in events.speech(turn.preface, complete=False):

@@ -1,16 +1,24 @@
 """The download origin, a CDN stand-in: rendered videos and uploaded media, no token needed,
-``Range`` requests answered 206. The ``download-cut`` fault drops the connection mid-file."""
+``Range`` requests answered 206. The ``download-cut`` fault drops the connection mid-file.
+
+A CDN needs neither the API token nor the ``X-Skill-*`` attribution, and a client must send it
+neither. This origin notes, for its last requests, the names of such headers it received (never
+their values); ``GET /_jiggle/received`` lists them, so a test can check what reached it.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 import urllib.parse
+from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
@@ -19,15 +27,39 @@ from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure
 from skill.local.server.media import sniff
 from skill.local.server.service import Call, Service, public_render_id
 
-__all__ = ["build_download_app", "file_response", "safe_media_type"]
+__all__ = ["build_download_app", "file_response", "not_for_a_cdn", "safe_media_type"]
+
+_RECEIVED_KEPT = 200
+
+
+def not_for_a_cdn(headers: Mapping[str, str]) -> list[str]:
+    """The names (lowercase, sorted) of the headers a CDN must not get: Authorization, X-Skill-*."""
+    return sorted(
+        {
+            name.lower()
+            for name in headers
+            if name.lower() == "authorization" or name.lower().startswith("x-skill-")
+        }
+    )
 
 
 def build_download_app(svc: Service) -> Starlette:
     """The download origin (a CDN stand-in): rendered videos and uploaded media, no token,
     Range requests supported."""
     store = svc.store
+    received: deque[dict[str, Any]] = deque(maxlen=_RECEIVED_KEPT)
+    received_lock = threading.Lock()
+
+    def note(request: Request, kind: str) -> None:
+        with received_lock:
+            received.append({"kind": kind, "forbidden_headers": not_for_a_cdn(request.headers)})
+
+    async def received_list(request: Request) -> Response:
+        with received_lock:
+            return JSONResponse({"requests": list(received)})
 
     async def rendered(request: Request) -> Response:
+        note(request, "render")
         call = svc.begin(request, "download")
         key = request.path_params["key"]
         with store.lock:
@@ -40,6 +72,7 @@ def build_download_app(svc: Service) -> Starlette:
         return file_response(path, f"{public_render_id(job)}.mp4", call)
 
     async def uploaded(request: Request) -> Response:
+        note(request, "media")
         call = svc.begin(request, "download")
         key = request.path_params["key"]
         with store.lock:
@@ -52,6 +85,7 @@ def build_download_app(svc: Service) -> Starlette:
     routes = [
         Route("/r/{key}/{name}", rendered, methods=["GET", "HEAD"]),
         Route("/m/{key}/{name}", uploaded, methods=["GET", "HEAD"]),
+        Route("/_jiggle/received", received_list, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
 

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 
 from skill.errors import InputError
 
-__all__ = ["ENDPOINTS", "FAULT_NAMES", "FaultBook", "FaultRule", "parse_faults"]
+__all__ = [
+    "ENDPOINTS",
+    "FAULT_NAMES",
+    "REQUIRED_SCOPE",
+    "FaultBook",
+    "FaultRule",
+    "parse_faults",
+    "scope_refusal",
+]
 
 ENDPOINTS = (
     "auth",
@@ -34,6 +42,33 @@ ENDPOINTS = (
 _AUTHED = tuple(e for e in ENDPOINTS if e not in ("auth", "download"))
 _WITH_SESSION = ("chat", "upload", "state", "export")
 
+# The scope each endpoint needs (NemoVideo SKILL.md §8: tokens carry read, write, upload,
+# render or *; anonymous tokens only read, write and upload). The "403" fault answers as the
+# cloud does for a token without it.
+REQUIRED_SCOPE: dict[str, str] = {
+    "session": "write",
+    "chat": "write",
+    "upload": "upload",
+    "credits": "read",
+    "state": "read",
+    "export": "render",
+    "poll": "render",
+    "cancel": "render",
+    "download": "render",
+}
+
+
+def scope_refusal(endpoint: str) -> tuple[str, dict[str, str]]:
+    """The message and data of the HTTP 403 a token without ``endpoint``'s scope gets."""
+    scope = REQUIRED_SCOPE.get(endpoint, "*")
+    message = (
+        f"Forbidden: this token does not have the '{scope}' scope. Anonymous tokens have read, "
+        "write and upload; create a token with that scope (Settings -> API Tokens) or upgrade "
+        "the plan."
+    )
+    return message, {"required_scope": scope}
+
+
 # Where each fault can happen on the real service; an explicit @ENDPOINT overrides this.
 _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "1001": _AUTHED,
@@ -43,6 +78,7 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "4002": ("upload",),
     "400": ("auth",),
     "402": ("export",),
+    "403": ("export",),  # anonymous tokens have no "render" scope; "403@chat" etc. for others
     "429": ENDPOINTS,
     "500": ENDPOINTS,
     "502": ENDPOINTS,
@@ -53,6 +89,8 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "sse-stall": ("chat",),
     "sse-malformed": ("chat",),
     "sse-error": ("chat",),
+    "sse-system-error": ("chat",),
+    "sse-404": ("chat",),
     "sse-silent": ("chat",),
     "render-fail": ("export", "poll"),
     "download-cut": ("download",),

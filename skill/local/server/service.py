@@ -21,7 +21,7 @@ from skill.errors import InputError
 from skill.local.server.config import ServerConfig
 from skill.local.server.director import Director
 from skill.local.server.envelope import ApiFailure
-from skill.local.server.faults import FaultBook, FaultRule
+from skill.local.server.faults import FaultBook, FaultRule, scope_refusal
 from skill.local.server.renders import RenderQueue
 from skill.local.server.store import Media, RenderJob, Session, Store, Token, User
 from skill.local.server.upload import timed_stream
@@ -38,7 +38,20 @@ __all__ = [
     "scoped_render_id",
 ]
 
-_ERROR_FAULTS = {"1001", "1002", "2001", "4001", "4002", "400", "402", "429", "500", "502", "503"}
+_ERROR_FAULTS = {
+    "1001",
+    "1002",
+    "2001",
+    "4001",
+    "4002",
+    "400",
+    "402",
+    "403",
+    "429",
+    "500",
+    "502",
+    "503",
+}
 _FAULT_HEADER = "x-jiggle-fault"
 _REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
 # The header names the service requires, taken from the manifest module (values do not matter).
@@ -117,6 +130,9 @@ class Service:
                 headers = {}
                 if code == 429:
                     headers["Retry-After"] = f"{rule.value if rule.value is not None else 1:g}"
+                if code == 403:  # a token without the scope this endpoint needs
+                    message, data = scope_refusal(endpoint)
+                    raise ApiFailure(403, message, status=403, data=data)
                 raise ApiFailure(code, status=code if code < 1000 else None, headers=headers)
         return Call(request, endpoint, fired)
 
@@ -136,8 +152,27 @@ class Service:
             if token is None or token.revoked or token.expires_at <= self.config.clock():
                 raise ApiFailure(1001)
             user = self.store.users[token.user_id]
+        self.check_attribution(call)
         call.token, call.user = token, user
         return user
+
+    def check_attribution(self, call: Call) -> None:
+        """Every API request carries the three ``X-Skill-*`` headers (NemoVideo SKILL.md §3:
+        "Missing them will cause auth failures or export 402"): without them, HTTP 403 naming
+        the missing ones. An export answers 402 instead (its handler); the API's download
+        fallback is a plain link and needs none."""
+        if call.endpoint in ("export", "download"):
+            return
+        missing = [n for n in ATTRIBUTION if not call.request.headers.get(n, "").strip()]
+        if missing:
+            named = ", ".join(name.title() for name in missing)
+            raise ApiFailure(
+                403,
+                f"Missing attribution header(s) {named}: every API request must carry "
+                "X-Skill-Source, X-Skill-Version and X-Skill-Platform.",
+                status=403,
+                data={"missing_headers": [name.title() for name in missing]},
+            )
 
     def session(self, call: Call, session_id: Any) -> Session:
         with self.store.lock:

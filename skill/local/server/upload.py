@@ -1,5 +1,7 @@
 """Uploads, streamed to disk: multipart ``files`` parts (python-multipart, chunk by chunk, never
-the whole body in memory) or JSON ``{"urls": [...]}`` with ``file://`` and loopback ``http://``
+the whole body in memory) or JSON ``{"urls": [...], "source_type": "url"}`` (the shape every
+public NemoVideo example sends; without ``source_type`` it is refused with 4000) with ``file://``
+and loopback ``http://``
 URLs only (the local backend never fetches anything from the internet). ``file://`` is read
 only below the folders the operator allowed (``ServerConfig.file_roots``), for clients on this
 machine; a path outside them is refused with one message whether it exists or not.
@@ -34,6 +36,7 @@ from starlette.requests import Request
 from skill.local.server.envelope import ApiFailure
 
 __all__ = [
+    "URL_SOURCE_TYPE",
     "Received",
     "discard",
     "is_loopback",
@@ -42,6 +45,7 @@ __all__ = [
     "receive_urls",
     "safe_filename",
     "timed_stream",
+    "url_list",
 ]
 
 _CHUNK = 64 * 1024
@@ -50,6 +54,24 @@ _DRAIN_LIMIT = 1024 * 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]+@,]", re.UNICODE)
 _MAX_NAME = 120
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+URL_SOURCE_TYPE = "url"
+_URL_SHAPE = '{"urls": ["file:///path/photo.jpg"], "source_type": "url"}'
+
+
+def url_list(body: dict[str, Any]) -> list[Any]:
+    """The ``urls`` of a JSON upload body, checked as the cloud does: a non-empty list and
+    ``"source_type": "url"`` beside it."""
+    urls = body.get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise ApiFailure(4000, f"Send JSON like {_URL_SHAPE}.")
+    source_type = body.get("source_type")
+    if source_type != URL_SOURCE_TYPE:
+        said = "is missing" if source_type is None else f"is {str(source_type)[:40]!r}"
+        raise ApiFailure(
+            4000,
+            f'"source_type" {said}: a URL upload must say "source_type": "url", like {_URL_SHAPE}.',
+        )
+    return urls
 
 
 @dataclass
