@@ -23,8 +23,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Files are spread over up to 4 workers; a file stays on one worker, so the module-scoped
+# backends a file shares are started once.
 pytest: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 test: lint typecheck pytest
 
