@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Literal
 
-from skill._data import load_yaml
+from router._tables import load_table
 
 Language = Literal["en", "zh"]
 
@@ -15,7 +15,7 @@ Language = Literal["en", "zh"]
 QUOTED = "\ue000"
 FILE = "\ue001"
 
-_PAIRS: list[str] = str(load_yaml("router", "hant.yaml")["pairs"]).split()
+_PAIRS: list[str] = str(load_table("hant.yaml")["pairs"]).split()
 _HANT_TO_HANS: dict[int, str] = {ord(p[0]): p[1] for p in _PAIRS if len(p) == 2 and p[0] != p[1]}
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from router._data import Matcher, alternation
+from router._tables import load_table
 from router._text import fold_with_offsets
-from skill._data import load_yaml
 
 __all__ = ["GuiAction", "GuiKind", "translate_gui"]
 
@@ -35,7 +35,7 @@ class GuiAction:
     phrase: str
 
 
-_TABLES = load_yaml("router", "gui.yaml")
+_TABLES = load_table("gui.yaml")
 # Each rule twice: one Matcher for all rules says cheaply which can match at all, and the
 # rule's alternation, run only then, finds the phrases with the rule's own order of preference.
 _RULES: tuple[tuple[GuiKind, str, re.Pattern[str]], ...] = tuple(

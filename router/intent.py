@@ -20,9 +20,9 @@ from typing import Any
 
 from router._data import Matcher, Span, alternation, literal_first
 from router._files import extract_files
+from router._tables import load_table
 from router._text import FILE, QUOTED, Language, fold, language, mask_quotes
 from router._typos import TypoFixer
-from skill._data import load_yaml
 
 __all__ = ["Action", "Intent", "classify"]
 
@@ -82,7 +82,7 @@ def _both(table: dict[str, Any]) -> list[str]:
     return [*table.get("en", []), *table.get("zh", [])]
 
 
-_TABLES = load_yaml("router", "intents.yaml")
+_TABLES = load_table("intents.yaml")
 # One alternation, each branch starting with a literal character so that re skips ahead to
 # where a separator can begin; its matches are cut out of the message in one pass.
 _SEPARATORS = re.compile("|".join(map(literal_first, _TABLES["split"])), re.ASCII)
