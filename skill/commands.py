@@ -18,19 +18,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 from skill.cli import EXIT_INTERRUPTED, EXIT_OK
 from skill.errors import Cancelled, JiggleError
+from skill.protocol import media_extensions
 from skill.redact import redact
 from skill.replies import Reply, ReplyKind, language_of, language_of_text, say
 
 __all__ = ["animate", "credits", "export", "jobs", "resume", "state", "turn", "upload"]
 
 # What an argument of `jiggle animate` that names media looks like (the rest is the instruction).
-_MEDIA_SUFFIXES = frozenset(
-    {
-        *(".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".gif"),
-        *(".mp4", ".mov", ".avi", ".webm", ".mkv"),
-        *(".mp3", ".wav", ".m4a", ".aac"),
-    }
-)
+_MEDIA_SUFFIXES = media_extensions()
 
 if TYPE_CHECKING:
     from skill.host import SkillHost

@@ -51,6 +51,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from skill._data import load_yaml
+from skill.protocol import ACCEPTED_FORMATS, HTTP_STATUS, MAX_UPLOAD_MB, ApiCode
 
 __all__ = [
     "ApiError",
@@ -92,9 +93,6 @@ __all__ = [
     "error_for_os_error",
     "phrase",
 ]
-
-ACCEPTED_FORMATS = "mp4 mov avi webm mkv jpg png gif webp heic mp3 wav m4a aac"
-MAX_UPLOAD_MB = 200
 
 
 class Describable(Protocol):
@@ -216,12 +214,12 @@ class _FileError(InputError):
 
 class UnsupportedFile(_FileError):
     code = "unsupported_file"
-    api_code = 4001
+    api_code = ApiCode.UNSUPPORTED_FILE
 
 
 class FileTooLarge(_FileError):
     code = "file_too_large"
-    api_code = 4002
+    api_code = ApiCode.FILE_TOO_LARGE
 
 
 class ApiError(JiggleError):
@@ -530,14 +528,14 @@ class Cancelled(JiggleError):
 
 # The contract's business codes and HTTP statuses, mapped to the class a caller catches.
 _BY_API_CODE: dict[int, type[ApiError]] = {
-    1001: TokenExpired,
-    1002: SessionNotFound,
-    2001: OutOfCredits,
+    ApiCode.TOKEN_EXPIRED: TokenExpired,
+    ApiCode.SESSION_NOT_FOUND: SessionNotFound,
+    ApiCode.OUT_OF_CREDITS: OutOfCredits,
 }
 # HTTP 400 is not here: it means a missing X-Client-Id on the anonymous-token call only (the
 # client says so there); elsewhere it is an ApiError carrying what the body says.
 _BY_HTTP_STATUS: dict[int, type[ApiError]] = {
-    401: TokenExpired,
+    HTTP_STATUS[ApiCode.TOKEN_EXPIRED]: TokenExpired,
     402: ExportBlockedByPlan,
     403: PermissionDenied,
     429: RateLimited,
@@ -553,9 +551,14 @@ def error_for_api_code(
     api_code: int | None, http_status: int | None, detail: str | None = None, **details: Any
 ) -> JiggleError:
     """The exception for an error envelope: the business code first, then the HTTP status."""
-    if api_code == 4001 or (api_code in (None, 0) and http_status == 415):
+    no_code = api_code in (None, ApiCode.SUCCESS)
+    if api_code == ApiCode.UNSUPPORTED_FILE or (
+        no_code and http_status == HTTP_STATUS[ApiCode.UNSUPPORTED_FILE]
+    ):
         return UnsupportedFile(detail, **details)
-    if api_code == 4002 or (api_code in (None, 0) and http_status == 413):
+    if api_code == ApiCode.FILE_TOO_LARGE or (
+        no_code and http_status == HTTP_STATUS[ApiCode.FILE_TOO_LARGE]
+    ):
         return FileTooLarge(detail, **details)
     cls = _BY_API_CODE.get(api_code or -1)
     if cls is None and http_status == 404 and _session_not_found(detail):

@@ -43,6 +43,7 @@ from skill.errors import (
     phrase,
 )
 from skill.paths import safe_name
+from skill.protocol import media_extensions
 from skill.replies import (
     Reply,
     ReplyKind,
@@ -63,7 +64,7 @@ _log = logging.getLogger(__name__)
 
 _STILL_WORKING_AFTER = 120.0  # seconds of silence between "⏳ Still working..." lines
 _TICK = 0.1  # how often the reply pump looks at the clock while the worker is quiet
-_AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac"})
+_AUDIO_SUFFIXES = media_extensions("audio")
 _LAST_SESSION_FILE = "last_session.json"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from skill.errors import ManifestError
+from skill.protocol import SKILL_PLATFORM, SKILL_SOURCE, SKILL_VERSION
 
 __all__ = [
     "Manifest",
@@ -199,7 +200,7 @@ def attribution_headers(
     if platform is None:
         platform = detect_platform(manifest.path.parent if manifest.path is not None else None)
     return {
-        "X-Skill-Source": manifest.name,
-        "X-Skill-Version": manifest.version,
-        "X-Skill-Platform": platform,
+        SKILL_SOURCE: manifest.name,
+        SKILL_VERSION: manifest.version,
+        SKILL_PLATFORM: platform,
     }

@@ -69,6 +69,14 @@ class Current:
     script = Script()
 
 
+@pytest.fixture
+def emulator(local_backend_module: LocalBackend) -> Iterator[LocalBackend]:
+    """The backend this module shares, with no faults armed; each client is a new account."""
+    local_backend_module.clear_faults()
+    yield local_backend_module
+    local_backend_module.clear_faults()
+
+
 def _cloud_app() -> Starlette:
     async def anonymous_token(request: Request) -> JSONResponse:
         script = Current.script
@@ -239,15 +247,15 @@ def test_a_400_elsewhere_is_reported_as_the_body_says_and_never_resent(
 
 
 def test_the_emulator_s_400_on_chat_is_not_taken_for_a_missing_client_id(
-    local_backend: LocalBackend,
+    emulator: LocalBackend,
 ) -> None:
-    with NemoClient(local_backend.base_url, token="", sleep=lambda s: None) as client:
+    with NemoClient(emulator.base_url, token="", sleep=lambda s: None) as client:
         session = client.create_session()
-        local_backend.inject("400@chat*2")
+        emulator.inject("400@chat*2")
         with pytest.raises(ApiError) as caught:
             list(client.stream_chat(session, "make it bounce", snapshot=False))
     assert not isinstance(caught.value, MissingClientId)
-    assert local_backend.armed_faults == ["400@chat"]  # one request: nothing was sent again
+    assert emulator.armed_faults == ["400@chat"]  # one request: nothing was sent again
 
 
 # -- 3. The client id: NEMO_CLIENT_ID, else ~/.config/nemovideo/client_id, kept -----------------
@@ -345,11 +353,11 @@ def test_heic_conversion_is_for_the_cloud_and_says_what_to_install(
     cloud_origin: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    local_backend: LocalBackend,
+    emulator: LocalBackend,
 ) -> None:
     assert NemoClient("https://mega-api-prod.nemovideo.ai", token=TOKEN).convert_heic
     photo = _heic(tmp_path / "turned.heic")
-    with NemoClient(local_backend.base_url, token="", sleep=lambda s: None) as local:
+    with NemoClient(emulator.base_url, token="", sleep=lambda s: None) as local:
         assert not local.convert_heic
         (media,) = local.upload(local.create_session(), [photo])  # the emulator takes HEIC
         assert media.filename == "turned.heic"
@@ -368,14 +376,14 @@ def test_heic_conversion_is_for_the_cloud_and_says_what_to_install(
 
 
 def test_sessions_are_created_with_bcp47_language_tags(
-    script: Script, cloud_origin: str, local_backend: LocalBackend
+    script: Script, cloud_origin: str, emulator: LocalBackend
 ) -> None:
     with _cloud_client(cloud_origin, token=TOKEN) as client:
         for language in ("zh", "zh-Hant", "en", "zh-TW", "zh-Hans", "ja"):
             client.create_session(language)
     sent = [body["language"] for body in script.sessions]
     assert sent == ["zh-CN", "zh-TW", "en", "zh-TW", "zh-CN", "ja"]
-    with NemoClient(local_backend.base_url, token="", sleep=lambda s: None) as local:
+    with NemoClient(emulator.base_url, token="", sleep=lambda s: None) as local:
         for language in ("zh-CN", "zh-TW"):
             assert local.create_session(language).id  # the emulator takes the tags
 
@@ -396,10 +404,10 @@ def test_a_403_is_a_permission_error_with_its_own_code(script: Script, cloud_ori
     assert script.credit_calls == 1  # not retried as if the server were down
 
 
-def test_the_emulator_answers_403_for_a_missing_scope(local_backend: LocalBackend) -> None:
-    with NemoClient(local_backend.base_url, token="", sleep=lambda s: None) as client:
+def test_the_emulator_answers_403_for_a_missing_scope(emulator: LocalBackend) -> None:
+    with NemoClient(emulator.base_url, token="", sleep=lambda s: None) as client:
         client.credits()
-        local_backend.inject("403@credits")
+        emulator.inject("403@credits")
         with pytest.raises(PermissionDenied) as caught:
             client.credits()
     assert "'read' scope" in caught.value.human()
@@ -409,9 +417,9 @@ def test_the_emulator_answers_403_for_a_missing_scope(local_backend: LocalBacken
 
 
 def test_the_emulator_refuses_api_calls_without_the_attribution_headers(
-    local_backend: LocalBackend,
+    emulator: LocalBackend,
 ) -> None:
-    base = local_backend.base_url
+    base = emulator.base_url
     got = httpx.post(f"{base}/api/auth/anonymous-token", headers={"X-Client-Id": "a"}).json()
     bearer = {"Authorization": f"Bearer {got['data']['token']}"}
     bare = httpx.get(f"{base}/api/credits/balance/simple", headers=bearer)

@@ -192,7 +192,18 @@ class Api:
 
 
 @pytest.fixture
-def api(local_backend: LocalBackend) -> Iterator[Api]:
+def api(local_backend_module: LocalBackend) -> Iterator[Api]:
+    """A new account (its own token and credits) on the backend this module shares."""
+    local_backend_module.clear_faults()
+    client = Api(local_backend_module).login()
+    yield client
+    client.close()
+    local_backend_module.clear_faults()
+
+
+@pytest.fixture
+def fresh_api(local_backend: LocalBackend) -> Iterator[Api]:
+    """A new account on a backend of its own: for tests that look at every file it stores."""
     client = Api(local_backend).login()
     yield client
     client.close()
@@ -634,7 +645,8 @@ def _upload_by_url(api: Api, tmp_path: Path) -> None:
 # -- robustness -----------------------------------------------------------------------------
 
 
-def test_fifty_concurrent_sessions(local_backend: LocalBackend) -> None:
+def test_fifty_concurrent_sessions(local_backend_module: LocalBackend) -> None:
+    local_backend = local_backend_module
     api = Api(local_backend).login()
 
     async def one(http: httpx.AsyncClient, n: int) -> tuple[int, str]:
@@ -767,7 +779,10 @@ def write_mp4(path: Path) -> Path:
     return path
 
 
-def test_clips_are_stored_not_animated_and_names_are_made_safe(api: Api, tmp_path: Path) -> None:
+def test_clips_are_stored_not_animated_and_names_are_made_safe(
+    fresh_api: Api, tmp_path: Path
+) -> None:
+    api = fresh_api
     sid = api.session()
     clip = write_mp4(tmp_path / "clip.mp4")
     files = [("files", ("../../evil name?.mp4", clip.read_bytes()))]

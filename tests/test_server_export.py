@@ -16,10 +16,13 @@ from tests.test_server import Api, backend_with, write_photo
 
 
 @pytest.fixture
-def api(local_backend: LocalBackend) -> Iterator[Api]:
-    client = Api(local_backend).login()
+def api(local_backend_module: LocalBackend) -> Iterator[Api]:
+    """A new account (its own token and credits) on the backend this module shares."""
+    local_backend_module.clear_faults()
+    client = Api(local_backend_module).login()
     yield client
     client.close()
+    local_backend_module.clear_faults()
 
 
 def export(

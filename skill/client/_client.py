@@ -80,15 +80,14 @@ from skill.errors import (
 )
 from skill.manifest import Manifest, attribution_headers
 from skill.paths import safe_name
+from skill.protocol import APP, AUTHORIZATION, CLAIM_URL, CLIENT_ID, REGISTER_URL, Endpoint
 from skill.redact import install_log_redaction, register_secret
 from skill.timeline import TimelineChange
 
 __all__ = ["DEFAULT_BASE_URL", "NemoClient"]
 
 DEFAULT_BASE_URL = "https://mega-api-prod.nemovideo.ai"
-CLAIM_URL = "https://nemovideo.com/workspace/claim?ct={claim_token}"
-REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
-_APP = "nemo_agent"
+_ME = "me"  # the user segment of the paths: the token says who
 # The poll cap, one mechanism: wait() polls a render for at most this many seconds, then
 # raises RenderTimeout (the render keeps running; `jiggle resume` picks it up). The public
 # skill polls every 30 s, at most 10 times (nemovideo_skills SKILL.md v1.9, section 3.5 c):
@@ -260,8 +259,8 @@ class NemoClient:
             try:
                 data = self._transport.send(
                     "POST",
-                    "/api/auth/anonymous-token",
-                    headers={"X-Client-Id": sent_id},
+                    Endpoint.ANONYMOUS_TOKEN,
+                    headers={CLIENT_ID: sent_id},
                     during="sign-in",
                 )
                 token = CachedToken.from_api(data)
@@ -376,7 +375,7 @@ class NemoClient:
         refused: str | None = None
         while True:
             bearer = self._job_bearer(job, refused=refused) if job else self._bearer()
-            headers = {"Authorization": f"Bearer {bearer}", **extra_headers}
+            headers = {AUTHORIZATION: f"Bearer {bearer}", **extra_headers}
             request_kwargs = dict(kwargs)
             if body is not None:
                 request_kwargs["json"] = body(session_id)
@@ -440,7 +439,7 @@ class NemoClient:
         public examples show ("en", "zh-CN", "zh-TW"), see :func:`api_language`."""
         data = self._call(
             "POST",
-            lambda _: f"/api/tasks/me/with-session/{_APP}",
+            lambda _: Endpoint.CREATE_SESSION.format(user=_ME, app=APP),
             json={"task_name": "project", "language": api_language(language)},
             during="session",
         )
@@ -504,8 +503,8 @@ class NemoClient:
 
         def body(current: str | None) -> dict[str, Any]:
             return {
-                "app_name": _APP,
-                "user_id": "me",
+                "app_name": APP,
+                "user_id": _ME,
                 "session_id": current,
                 "new_message": {"role": "user", "parts": [{"text": text}]},
                 "streaming": True,
@@ -514,7 +513,7 @@ class NemoClient:
         started = self._clock()
         response: httpx.Response = self._call(
             "POST",
-            lambda _: "/run_sse",
+            lambda _: Endpoint.CHAT,
             session=sid,
             body=body,
             stream=True,
@@ -654,7 +653,7 @@ class NemoClient:
         media: list[MediaInfo] = []
 
         def path_fn(sid: str | None) -> str:
-            return f"/api/upload-video/{_APP}/me/{sid}"
+            return Endpoint.UPLOAD.format(app=APP, user=_ME, sid=sid)
 
         if checked:
             total = sum(item.size for item in checked)
@@ -700,9 +699,7 @@ class NemoClient:
 
     def credits(self) -> Credits:
         """The credit balance."""
-        data = self._call(
-            "GET", lambda _: "/api/credits/balance/simple", idempotent=True, during="credits"
-        )
+        data = self._call("GET", lambda _: Endpoint.CREDITS, idempotent=True, during="credits")
         return Credits.from_api(data if isinstance(data, Mapping) else {})
 
     def state(self, session_id: SessionRef) -> SessionState:
@@ -711,7 +708,7 @@ class NemoClient:
 
         def path(sid: str | None) -> str:
             holder["sid"] = str(sid)
-            return f"/api/state/{_APP}/me/{sid}/latest"
+            return Endpoint.STATE.format(app=APP, user=_ME, sid=sid)
 
         data = self._call("GET", path, session=session_id, idempotent=True, during="state")
         sid = holder["sid"]
@@ -761,7 +758,7 @@ class NemoClient:
             # de-duplicates: a render is never submitted (or charged) twice.
             data = self._call(
                 "POST",
-                lambda _: "/api/render/proxy/lambda",
+                lambda _: Endpoint.RENDER,
                 session=sid,
                 body=body,
                 resend_safe=True,
@@ -799,7 +796,7 @@ class NemoClient:
         """Check the render once; ``job`` is updated in place and returned."""
         data = self._call(
             "GET",
-            lambda _: f"/api/render/proxy/lambda/{_segment(job.id)}",
+            lambda _: Endpoint.RENDER_JOB.format(rid=_segment(job.id)),
             idempotent=True,
             job=job,
             during="poll",
@@ -874,7 +871,7 @@ class NemoClient:
             target = target / f"{safe_name(job.id, fallback='render')}.mp4"
         if job.status != "completed" or not job.output_url:
             self.poll(job)
-        proxy = f"{self.base_url}/api/render/proxy/{_segment(job.id)}/download"
+        proxy = self.base_url + Endpoint.RENDER_DOWNLOAD.format(rid=_segment(job.id))
         url = job.output_url or proxy
 
         def fetch(source: str) -> Path:
@@ -882,7 +879,7 @@ class NemoClient:
             if self._transport.same_origin(source):  # the token and attribution: API only
                 headers = {
                     **self._transport.attribution,
-                    "Authorization": f"Bearer {self._job_bearer(job)}",
+                    AUTHORIZATION: f"Bearer {self._job_bearer(job)}",
                 }
             return download_file(
                 self._transport.downloads,
@@ -914,7 +911,7 @@ class NemoClient:
         """Ask the server to stop the render; the job leaves the JobStore."""
         data = self._call(
             "POST",
-            lambda _: f"/api/render/proxy/lambda/{_segment(job.id)}/cancel",
+            lambda _: Endpoint.RENDER_CANCEL.format(rid=_segment(job.id)),
             job=job,
             during="cancel",
         )
@@ -939,8 +936,8 @@ class NemoClient:
         try:
             data = self._transport.send(
                 "POST",
-                "/api/auth/claim-token",
-                headers={"Authorization": f"Bearer {self._bearer()}"},
+                Endpoint.CLAIM_TOKEN,
+                headers={AUTHORIZATION: f"Bearer {self._bearer()}"},
                 json={"task_id": session.task_id if session else None, "session_id": session_id},
                 during="claim",
             )

@@ -13,11 +13,14 @@ from typing import Any
 
 from skill.client._retry import parse_retry_after
 from skill.errors import JiggleError, RateLimited, ServerError, error_for_api_code
+from skill.protocol import HTTP_STATUS, ApiCode
 
 __all__ = ["unwrap"]
 
 _MAX_DETAIL = 200
 _CONTRACT_RATE_WAIT = 30.0
+_FILE_CODES = (ApiCode.UNSUPPORTED_FILE, ApiCode.FILE_TOO_LARGE)
+_FILE_STATUSES = tuple(HTTP_STATUS[code] for code in _FILE_CODES)
 
 
 def _as_code(value: Any) -> int | None:
@@ -50,7 +53,7 @@ def _error(
     retry_after: str | None,
     data: Any = None,
 ) -> JiggleError:
-    if api_code in (4001, 4002) or status in (413, 415):
+    if api_code in _FILE_CODES or status in _FILE_STATUSES:
         # The file errors have their own wording; name the file the service names.
         name = data.get("filename") if isinstance(data, Mapping) else None
         return error_for_api_code(api_code, status, None, **({"path": str(name)} if name else {}))
@@ -85,9 +88,9 @@ def unwrap(status: int, body: bytes, *, retry_after: str | None = None) -> Any:
     if isinstance(payload, Mapping):
         code = _as_code(payload.get("code"))
         if code is not None:
-            if code == 0 and status < 400:
+            if code == ApiCode.SUCCESS and status < 400:
                 return payload.get("data")
-            if code != 0:
+            if code != ApiCode.SUCCESS:
                 raise _error(code, status, _message(payload), retry_after, payload.get("data"))
         elif isinstance(payload.get("success"), bool):
             if payload["success"] and status < 400:

@@ -26,6 +26,7 @@ from typing import Any
 from skill.client._sse import SSEMessage
 from skill.client.models import ChatEvent
 from skill.errors import InputError, JiggleError, StreamError, error_for_api_code
+from skill.protocol import ApiCode
 
 __all__ = [
     "DEFAULT_STREAM_IDLE_TIMEOUT",
@@ -45,6 +46,16 @@ TURN_TIMEOUT_ENV = "JIGGLE_TURN_TIMEOUT"
 
 _log = logging.getLogger("skill.client")
 _HEARTBEAT = ChatEvent(kind="heartbeat")
+# The business codes a stream error may carry that have a class of their own.
+_TYPED_CODES = frozenset(
+    {
+        ApiCode.TOKEN_EXPIRED,
+        ApiCode.SESSION_NOT_FOUND,
+        ApiCode.OUT_OF_CREDITS,
+        ApiCode.UNSUPPORTED_FILE,
+        ApiCode.FILE_TOO_LARGE,
+    }
+)
 
 
 def seconds_setting(given: float | None, env: str, default: float) -> float:
@@ -220,7 +231,7 @@ def _typed_error(code: Any, message: str) -> JiggleError:
         number = code
     elif isinstance(code, str) and code.isdigit():
         number = int(code)
-    if number in (1001, 1002, 2001, 4001, 4002):
+    if number in _TYPED_CODES:
         return error_for_api_code(number, None, message or None)
     return StreamError(message or "unknown error", api_code=number, error_code=code)
 

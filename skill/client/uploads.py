@@ -1,8 +1,9 @@
 """Checking files before they are sent, and streaming them with progress.
 
-A file's type is read from its first bytes (the ``filetype`` package's signatures), never from
-its name: ``cat.jpg`` that is really a PDF is refused before a byte leaves the machine, and a
-PNG named ``cat.jpg`` is fine. The size limit is the service's (200 MB per file).
+A file's type is read from its first bytes (the signatures of :mod:`skill.protocol`; a refused
+file is named by the ``filetype`` package's guess), never from its name: ``cat.jpg`` that is
+really a PDF is refused before a byte leaves the machine, and a PNG named ``cat.jpg`` is fine.
+The size limit is the service's (200 MB per file).
 
 No public list of the NemoVideo cloud's formats includes HEIC, so a HEIC/HEIF photo is converted
 to JPEG (quality 95, its EXIF orientation applied to the pixels) before a cloud upload
@@ -20,7 +21,8 @@ from typing import IO
 
 import filetype
 
-from skill.errors import MAX_UPLOAD_MB, FileNotFound, FileTooLarge, InputError, UnsupportedFile
+from skill.errors import FileNotFound, FileTooLarge, InputError, UnsupportedFile
+from skill.protocol import MAX_UPLOAD_MB, sniff
 
 __all__ = [
     "HEIC_EXTRA",
@@ -40,27 +42,6 @@ _HEAD_BYTES = 8192
 HEIC_EXTRA = "local"
 _HEIC_INSTALL = f"pip install 'image-to-video-ai-jiggle[{HEIC_EXTRA}]'"
 _JPEG_QUALITY = 95
-
-# What the service accepts (nemo-api.md §4), keyed by what the signature says, with the MIME
-# type sent for it. A few signatures name a close cousin of an accepted format.
-_ACCEPTED: dict[str, tuple[str, str]] = {
-    "jpg": ("jpg", "image/jpeg"),
-    "png": ("png", "image/png"),
-    "apng": ("png", "image/png"),
-    "gif": ("gif", "image/gif"),
-    "webp": ("webp", "image/webp"),
-    "heic": ("heic", "image/heic"),
-    "mp4": ("mp4", "video/mp4"),
-    "m4v": ("mp4", "video/mp4"),
-    "mov": ("mov", "video/quicktime"),
-    "avi": ("avi", "video/x-msvideo"),
-    "webm": ("webm", "video/webm"),
-    "mkv": ("mkv", "video/x-matroska"),
-    "mp3": ("mp3", "audio/mpeg"),
-    "wav": ("wav", "audio/wav"),
-    "m4a": ("m4a", "audio/mp4"),
-    "aac": ("aac", "audio/aac"),
-}
 
 
 @dataclass(frozen=True)
@@ -114,13 +95,12 @@ def validate(path: Path) -> LocalFile:
             head = handle.read(_HEAD_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
-    guess = filetype.guess(head)
-    accepted = _ACCEPTED.get(guess.extension) if guess is not None else None
+    accepted = sniff(head)
     if accepted is None:
+        guess = filetype.guess(head)
         seen = f" (its content looks like {guess.extension})" if guess is not None else ""
         raise UnsupportedFile(path=str(path), kind=seen)
-    kind, mime = accepted
-    return LocalFile(path=path, size=stat.st_size, kind=kind, mime=mime)
+    return LocalFile(path=path, size=stat.st_size, kind=accepted.name, mime=accepted.mime)
 
 
 def heic_to_jpeg(item: LocalFile, folder: Path) -> LocalFile:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from skill.protocol import media_extensions
+
 __all__ = [
     "COMMANDS",
     "EXIT_WORDS",
@@ -43,26 +45,7 @@ COMMANDS: tuple[str, ...] = (
 # Whole lines that leave the chat, besides /exit and Ctrl-D.
 EXIT_WORDS = frozenset({"exit", "quit", "退出", "/exit", "/quit", ":q"})
 # What the backend accepts (nemo-api.md, "Upload"): a word ending so is meant as a file.
-MEDIA_SUFFIXES = frozenset(
-    [
-        ".mp4",
-        ".mov",
-        ".avi",
-        ".webm",
-        ".mkv",
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".gif",
-        ".webp",
-        ".heic",
-        ".heif",
-        ".mp3",
-        ".wav",
-        ".m4a",
-        ".aac",
-    ]
-)
+MEDIA_SUFFIXES = media_extensions()
 _QUOTES = "'\""
 
 

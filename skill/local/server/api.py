@@ -39,6 +39,7 @@ from skill.local.server.upload import (
     receive_urls,
     url_list,
 )
+from skill.protocol import CLIENT_ID, ApiCode, Endpoint
 
 __all__ = ["build_api_app"]
 
@@ -64,7 +65,7 @@ def build_api_app(svc: Service) -> Starlette:
 
     async def anonymous_token(request: Request) -> Response:
         svc.begin(request, "auth")
-        client_id = request.headers.get("x-client-id", "").strip()
+        client_id = request.headers.get(CLIENT_ID, "").strip()
         if not client_id:
             raise ApiFailure(400, "Missing X-Client-Id header: send a random UUID in X-Client-Id.")
         ip = request.client.host if request.client else "unknown"
@@ -144,7 +145,8 @@ def build_api_app(svc: Service) -> Starlette:
         parts = message.get("parts") if isinstance(message, dict) else None
         if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
             raise ApiFailure(
-                4000, 'new_message.parts must be a list like [{"text": "make it bounce"}].'
+                ApiCode.BAD_REQUEST,
+                'new_message.parts must be a list like [{"text": "make it bounce"}].',
             )
         text = "".join(str(p.get("text") or "") for p in parts if not p.get("thought"))
         session = svc.session(call, body.get("session_id"))
@@ -237,12 +239,14 @@ def build_api_app(svc: Service) -> Starlette:
             )
         else:
             raise ApiFailure(
-                4000,
+                ApiCode.BAD_REQUEST,
                 "Send multipart/form-data with one or more 'files' parts, or JSON "
                 '{"urls": [...], "source_type": "url"}.',
             )
         if not received:
-            raise ApiFailure(4000, "The request has no files: add one or more 'files' parts.")
+            raise ApiFailure(
+                ApiCode.BAD_REQUEST, "The request has no files: add one or more 'files' parts."
+            )
         try:  # by content: the type, a photo's pixel count (before decoding), a full decode
             infos = [
                 await asyncio.to_thread(
@@ -351,7 +355,7 @@ def build_api_app(svc: Service) -> Starlette:
         render_id = body.get("id") or f"render_{int(time.time() * 1000)}"
         if not isinstance(render_id, str) or not _RENDER_ID.match(render_id):
             raise ApiFailure(
-                4000,
+                ApiCode.BAD_REQUEST,
                 "The render id must be letters, digits, '_', '-' or '.', like "
                 "render_1763950000123.",
             )
@@ -370,7 +374,8 @@ def build_api_app(svc: Service) -> Starlette:
             has_image = store.newest_media(session, "image") is not None
             if drafts.video_segment(draft) is None or not has_image:
                 raise ApiFailure(
-                    4000, "Nothing to render yet: upload a photo to this session, then export."
+                    ApiCode.BAD_REQUEST,
+                    "Nothing to render yet: upload a photo to this session, then export.",
                 )
             if user.available < config.export_cost:
                 raise svc.out_of_credits(user)
@@ -427,7 +432,7 @@ def build_api_app(svc: Service) -> Starlette:
             job = _job(call, request.path_params["rid"])
             if job.status != "completed" or job.output is None:
                 raise ApiFailure(
-                    4000,
+                    ApiCode.BAD_REQUEST,
                     f"Render {request.path_params['rid']} is {job.status}, not completed: poll "
                     "it until completed.",
                 )
@@ -439,16 +444,16 @@ def build_api_app(svc: Service) -> Starlette:
 
     routes = [
         route("/", index, "GET"),
-        route("/api/auth/anonymous-token", anonymous_token, "POST"),
-        route("/api/auth/claim-token", claim_token, "POST"),
-        route("/api/tasks/{user}/with-session/{app}", create_session, "POST"),
-        route("/run_sse", run_sse, "POST"),
-        route("/api/upload-video/{app}/{user}/{sid}", upload, "POST"),
-        route("/api/credits/balance/simple", credits, "GET"),
-        route("/api/state/{app}/{user}/{sid}/latest", state, "GET"),
-        route("/api/render/proxy/lambda", export, "POST"),
-        route("/api/render/proxy/lambda/{rid}", poll, "GET"),
-        route("/api/render/proxy/lambda/{rid}/cancel", cancel, "POST"),
-        route("/api/render/proxy/{rid}/download", proxy_download, "GET"),
+        route(Endpoint.ANONYMOUS_TOKEN, anonymous_token, "POST"),
+        route(Endpoint.CLAIM_TOKEN, claim_token, "POST"),
+        route(Endpoint.CREATE_SESSION, create_session, "POST"),
+        route(Endpoint.CHAT, run_sse, "POST"),
+        route(Endpoint.UPLOAD, upload, "POST"),
+        route(Endpoint.CREDITS, credits, "GET"),
+        route(Endpoint.STATE, state, "GET"),
+        route(Endpoint.RENDER, export, "POST"),
+        route(Endpoint.RENDER_JOB, poll, "GET"),
+        route(Endpoint.RENDER_CANCEL, cancel, "POST"),
+        route(Endpoint.RENDER_DOWNLOAD, proxy_download, "GET"),
     ]
     return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)

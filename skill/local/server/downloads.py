@@ -26,6 +26,7 @@ from skill.local.server.chat import IntentionalCut
 from skill.local.server.envelope import EXCEPTION_HANDLERS, ApiFailure
 from skill.local.server.media import sniff
 from skill.local.server.service import Call, Service, public_render_id
+from skill.protocol import media_formats
 
 __all__ = ["build_download_app", "file_response", "not_for_a_cdn", "safe_media_type"]
 
@@ -116,23 +117,7 @@ class _CutFileResponse(FileResponse):
 
 
 # The only types served as themselves: the formats an upload may have (by content, see
-# media_types.yaml) and the renders. Anything else is application/octet-stream.
-_SAFE_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "heic": "image/heic",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "avi": "video/x-msvideo",
-    "webm": "video/webm",
-    "mkv": "video/x-matroska",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-}
+# skill.protocol) and the renders. Anything else is application/octet-stream.
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
 
@@ -142,7 +127,7 @@ def safe_media_type(path: Path) -> str:
         found = sniff(path)
     except OSError:
         found = None
-    return _SAFE_TYPES.get(found[0], _OCTET) if found is not None else _OCTET
+    return media_formats()[found[0]].mime if found is not None else _OCTET
 
 
 _OCTET = "application/octet-stream"

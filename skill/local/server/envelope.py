@@ -17,19 +17,20 @@ from starlette.responses import JSONResponse, Response
 
 from skill._data import load_yaml
 from skill.local.server.chat import IntentionalCut
+from skill.protocol import ACCEPTED_FORMATS, HTTP_STATUS, ApiCode
 
 __all__ = ["EXCEPTION_HANDLERS", "ApiFailure", "error_response", "ok"]
 
 _log = logging.getLogger("skill.local.server")
 
-# The HTTP status each business code travels with (docs/design.md, "Faults").
-_HTTP_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413}
-
 
 @functools.cache
 def _default_messages() -> dict[int, str]:
     loaded = load_yaml("skill.local.server", "messages.yaml")
-    return {int(code): str(message) for code, message in loaded.items()}
+    return {
+        int(code): str(message).replace("{formats}", ACCEPTED_FORMATS)
+        for code, message in loaded.items()
+    }
 
 
 class ApiFailure(Exception):
@@ -46,7 +47,7 @@ class ApiFailure(Exception):
     ) -> None:
         self.code = code
         self.message = message or _default_messages().get(code, "Request failed.")
-        self.status = status or _HTTP_FOR_CODE.get(code) or (code if 400 <= code < 600 else 422)
+        self.status = status or HTTP_STATUS.get(code) or (code if 400 <= code < 600 else 422)
         self.data = dict(data) if data is not None else None
         self.headers = dict(headers or {})
         super().__init__(self.message)
@@ -54,7 +55,9 @@ class ApiFailure(Exception):
 
 def ok(data: Mapping[str, Any] | list[Any] | None, *, status: int = 200) -> JSONResponse:
     """A success envelope."""
-    return JSONResponse({"code": 0, "message": "success", "data": data}, status_code=status)
+    return JSONResponse(
+        {"code": ApiCode.SUCCESS, "message": "success", "data": data}, status_code=status
+    )
 
 
 def error_response(failure: ApiFailure) -> JSONResponse:

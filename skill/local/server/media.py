@@ -1,4 +1,4 @@
-"""What an uploaded file is: its format by content (``media_types.yaml``), then its size in
+"""What an uploaded file is: its format by content (:func:`skill.protocol.sniff`), then its size in
 pixels and its length, read by the renderer's probe (stills) or PyAV (clips and sounds).
 
 :func:`check_upload` is the upload's gate: a photo's pixel count is read from its header and
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from skill._data import load_yaml
 from skill.local.server.envelope import ApiFailure
+from skill.protocol import ACCEPTED_FORMATS, ApiCode
+from skill.protocol import sniff as sniff_head
 
 __all__ = ["MediaInfo", "check_upload", "inspect_media", "sniff"]
 
-_ACCEPTED = "mp4 mov avi webm mkv jpg png gif webp heic mp3 wav m4a aac"
 # The decode check works at this size or a little more (JPEG: a reduced DCT scale).
 _CHECK_SIDE = 1024
 
@@ -34,41 +33,11 @@ class MediaInfo:
     duration: float | None = None
 
 
-def _table() -> list[dict[str, Any]]:
-    types: list[dict[str, Any]] = load_yaml("skill.local.server", "media_types.yaml")["types"]
-    return types
-
-
-def _sync_kind(head: bytes) -> str | None:
-    """``adts`` or ``mpeg`` for a file that starts with an MPEG audio frame header."""
-    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
-        return None
-    layer = (head[1] >> 1) & 0x03
-    return "adts" if layer == 0 else "mpeg"
-
-
-def _matches(entry: dict[str, Any], head: bytes) -> bool:
-    if "sync" in entry:
-        return _sync_kind(head) == str(entry["sync"])
-    for offset, hexbytes in entry.get("magic", []):
-        wanted = bytes.fromhex(hexbytes)
-        if head[offset : offset + len(wanted)] != wanted:
-            return False
-    brands = entry.get("brands")
-    if brands is not None and head[8:12].decode("latin-1") not in brands:
-        return False
-    contains = entry.get("contains")
-    return not contains or str(contains).encode() in head[:64]
-
-
 def sniff(path: Path) -> tuple[str, str] | None:
     """``(format, kind)`` of the file by its first bytes, ``None`` when it is none we accept."""
     with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
-    for entry in _table():
-        if _matches(entry, head):
-            return str(entry["format"]), str(entry["kind"])
-    return None
+        found = sniff_head(handle.read(_HEAD_BYTES))
+    return (found.name, found.kind) if found is not None else None
 
 
 def inspect_media(path: Path) -> MediaInfo | None:
@@ -106,8 +75,9 @@ def _probe_av(path: Path, fmt: str, kind: str) -> MediaInfo | None:
 
 def _unsupported(filename: str) -> ApiFailure:
     return ApiFailure(
-        4001,
-        f"{filename} is not a supported file (checked by its content). Send one of: {_ACCEPTED}.",
+        ApiCode.UNSUPPORTED_FILE,
+        f"{filename} is not a supported file (checked by its content). "
+        f"Send one of: {ACCEPTED_FORMATS}.",
         data={"filename": filename},
     )
 
@@ -115,7 +85,7 @@ def _unsupported(filename: str) -> ApiFailure:
 def _too_many_pixels(filename: str, size: tuple[int, int] | None, limit: int) -> ApiFailure:
     shown = f" ({size[0]}x{size[1]}, {size[0] * size[1] / 1e6:.0f} megapixels)" if size else ""
     return ApiFailure(
-        4001,
+        ApiCode.UNSUPPORTED_FILE,
         f"{filename} has too many pixels{shown}: the limit is {limit / 1e6:g} megapixels. "
         "Scale the photo down and upload it again.",
         data={"filename": filename, "max_pixels": limit, "size": list(size) if size else None},
@@ -124,7 +94,7 @@ def _too_many_pixels(filename: str, size: tuple[int, int] | None, limit: int) ->
 
 def _damaged(filename: str, fmt: str) -> ApiFailure:
     return ApiFailure(
-        4001,
+        ApiCode.UNSUPPORTED_FILE,
         f"{filename} is a damaged or incomplete {fmt.upper()} file (it does not decode to the "
         "end); nothing was charged. Export the photo again, then upload it.",
         data={"filename": filename},

@@ -21,11 +21,11 @@ from skill.errors import InputError
 from skill.local.server.config import ServerConfig
 from skill.local.server.director import Director
 from skill.local.server.envelope import ApiFailure
-from skill.local.server.faults import FaultBook, FaultRule, scope_refusal
+from skill.local.server.faults import FAULT_NAMES, FaultBook, FaultRule, scope_refusal
 from skill.local.server.renders import RenderQueue
 from skill.local.server.store import Media, RenderJob, Session, Store, Token, User
 from skill.local.server.upload import timed_stream
-from skill.manifest import Manifest, attribution_headers
+from skill.protocol import ATTRIBUTION_HEADERS, AUTHORIZATION, REGISTER_URL, ApiCode
 
 __all__ = [
     "ATTRIBUTION",
@@ -38,26 +38,11 @@ __all__ = [
     "scoped_render_id",
 ]
 
-_ERROR_FAULTS = {
-    "1001",
-    "1002",
-    "2001",
-    "4001",
-    "4002",
-    "400",
-    "402",
-    "403",
-    "429",
-    "500",
-    "502",
-    "503",
-}
+# The faults named by a code: the request fails with that business code or HTTP status.
+_ERROR_FAULTS = frozenset(name for name in FAULT_NAMES if name.isdigit())
 _FAULT_HEADER = "x-jiggle-fault"
-_REGISTER_URL = "https://nemovideo.com/register?bind={user_id}"
-# The header names the service requires, taken from the manifest module (values do not matter).
-ATTRIBUTION = tuple(
-    name.lower() for name in attribution_headers(Manifest("x", "0.0.0", "", None), platform="x")
-)
+# The attribution headers every API request carries (lowercase, as Starlette reads them).
+ATTRIBUTION = tuple(name.lower() for name in ATTRIBUTION_HEADERS)
 
 
 _MEDIA_KEY = re.compile(r"/m/([A-Za-z0-9]+)/")
@@ -123,7 +108,9 @@ class Service:
         try:
             fired = self.faults.take(endpoint, request.headers.get(_FAULT_HEADER))
         except InputError as exc:
-            raise ApiFailure(4000, f"Bad X-Jiggle-Fault header: {exc.detail}") from None
+            raise ApiFailure(
+                ApiCode.BAD_REQUEST, f"Bad X-Jiggle-Fault header: {exc.detail}"
+            ) from None
         for rule in fired:
             if rule.name in _ERROR_FAULTS:
                 code = int(rule.name)
@@ -137,10 +124,10 @@ class Service:
         return Call(request, endpoint, fired)
 
     def authenticate(self, call: Call) -> User:
-        scheme, _, value = call.request.headers.get("authorization", "").partition(" ")
+        scheme, _, value = call.request.headers.get(AUTHORIZATION, "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiFailure(
-                1001,
+                ApiCode.TOKEN_EXPIRED,
                 "Missing bearer token: send 'Authorization: Bearer <token>' (get a free token "
                 "from POST /api/auth/anonymous-token).",
             )
@@ -150,7 +137,7 @@ class Service:
                 token.revoked = True
                 self.store.save_accounts()
             if token is None or token.revoked or token.expires_at <= self.config.clock():
-                raise ApiFailure(1001)
+                raise ApiFailure(ApiCode.TOKEN_EXPIRED)
             user = self.store.users[token.user_id]
         self.check_attribution(call)
         call.token, call.user = token, user
@@ -182,7 +169,7 @@ class Service:
                 session = None
             if session is None or call.user is None or session.user_id != call.user.user_id:
                 raise ApiFailure(
-                    1002,
+                    ApiCode.SESSION_NOT_FOUND,
                     f"Session {str(session_id)[:40]!r} not found. Create a new one with POST "
                     "/api/tasks/me/with-session/nemo_agent.",
                 )
@@ -215,7 +202,9 @@ class Service:
 
         why = check_draft(draft, max_title=self.config.max_title_chars)
         if why is not None:
-            raise ApiFailure(4000, f"Cannot render: {why}. Fix the draft and export again.")
+            raise ApiFailure(
+                ApiCode.BAD_REQUEST, f"Cannot render: {why}. Fix the draft and export again."
+            )
         store = self.store
         with store.lock:
             for media_id, src in media_refs(draft):
@@ -231,7 +220,7 @@ class Service:
                 for media in named:
                     if media is None or owner_of(store, media) != user.user_id:
                         raise ApiFailure(
-                            4003,
+                            ApiCode.FORBIDDEN,
                             "Cannot render: the draft names media that is not in your account "
                             f"({(media_id or 'a file')[:40]}). Upload the file to your session "
                             "and export again; nothing was charged.",
@@ -240,8 +229,8 @@ class Service:
 
     def out_of_credits(self, user: User) -> ApiFailure:
         return ApiFailure(
-            2001,
-            "Out of credits. Register to get more: " + _REGISTER_URL.format(user_id=user.user_id),
+            ApiCode.OUT_OF_CREDITS,
+            "Out of credits. Register to get more: " + REGISTER_URL.format(user_id=user.user_id),
             data={"user_id": user.user_id, "available": user.available, "frozen": user.frozen},
         )
 
@@ -312,7 +301,7 @@ async def read_json_object(
     body = b"".join(chunks)
     if not body.strip():
         if required:
-            raise ApiFailure(4000, "The request body is empty; send a JSON object.")
+            raise ApiFailure(ApiCode.BAD_REQUEST, "The request body is empty; send a JSON object.")
         return {}
     try:
         value = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
@@ -320,21 +309,26 @@ async def read_json_object(
         value = None
         too_deep = True
     except ValueError as exc:
-        raise ApiFailure(4000, f"The request body is not valid JSON ({exc.args[0]}).") from None
+        raise ApiFailure(
+            ApiCode.BAD_REQUEST, f"The request body is not valid JSON ({exc.args[0]})."
+        ) from None
     else:
         too_deep = _depth(value) > max_depth
     if too_deep:
         raise ApiFailure(
-            4000, f"The request body is nested too deeply (at most {max_depth} levels)."
+            ApiCode.BAD_REQUEST,
+            f"The request body is nested too deeply (at most {max_depth} levels).",
         )
     if not isinstance(value, dict):
-        raise ApiFailure(4000, "The request body must be a JSON object.")
+        raise ApiFailure(ApiCode.BAD_REQUEST, "The request body must be a JSON object.")
     return value
 
 
 def _body_too_large(limit: int) -> ApiFailure:
     return ApiFailure(
-        4000, f"The request body is larger than {limit // 1024} KB, the limit for JSON.", status=413
+        ApiCode.BAD_REQUEST,
+        f"The request body is larger than {limit // 1024} KB, the limit for JSON.",
+        status=413,
     )
 
 

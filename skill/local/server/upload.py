@@ -34,6 +34,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from skill.local.server.envelope import ApiFailure
+from skill.protocol import ApiCode
 
 __all__ = [
     "URL_SOURCE_TYPE",
@@ -63,12 +64,12 @@ def url_list(body: dict[str, Any]) -> list[Any]:
     ``"source_type": "url"`` beside it."""
     urls = body.get("urls")
     if not isinstance(urls, list) or not urls:
-        raise ApiFailure(4000, f"Send JSON like {_URL_SHAPE}.")
+        raise ApiFailure(ApiCode.BAD_REQUEST, f"Send JSON like {_URL_SHAPE}.")
     source_type = body.get("source_type")
     if source_type != URL_SOURCE_TYPE:
         said = "is missing" if source_type is None else f"is {str(source_type)[:40]!r}"
         raise ApiFailure(
-            4000,
+            ApiCode.BAD_REQUEST,
             f'"source_type" {said}: a URL upload must say "source_type": "url", like {_URL_SHAPE}.',
         )
     return urls
@@ -96,7 +97,7 @@ def safe_filename(raw: str | None, fallback: str = "upload") -> str:
 
 def _too_large(filename: str, limit: int) -> ApiFailure:
     return ApiFailure(
-        4002,
+        ApiCode.FILE_TOO_LARGE,
         f"{filename} is larger than {limit // (1024 * 1024)} MB, the limit per file. Compress the "
         "photo or trim the clip, then upload it again.",
         data={"filename": filename, "max_bytes": limit},
@@ -239,7 +240,9 @@ async def receive_multipart(
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
-        raise ApiFailure(4000, "The multipart body has no boundary. Send multipart/form-data.")
+        raise ApiFailure(
+            ApiCode.BAD_REQUEST, "The multipart body has no boundary. Send multipart/form-data."
+        )
     writer = _PartWriter(dest, limit)
     parser = MultipartParser(boundary, writer.callbacks())  # type: ignore[arg-type]
     drained = 0
@@ -258,7 +261,9 @@ async def receive_multipart(
         raise
     except Exception as exc:  # a malformed body: python-multipart says why
         discard(writer.done)
-        raise ApiFailure(4000, f"The multipart body could not be parsed ({exc}).") from None
+        raise ApiFailure(
+            ApiCode.BAD_REQUEST, f"The multipart body could not be parsed ({exc})."
+        ) from None
     finally:
         writer.close()
     if writer.too_large is not None:
@@ -309,7 +314,8 @@ async def _fetch_http(
     ):
         if response.status_code != 200:
             raise ApiFailure(
-                4000, f"{url} answered HTTP {response.status_code}; check the URL and retry."
+                ApiCode.BAD_REQUEST,
+                f"{url} answered HTTP {response.status_code}; check the URL and retry.",
             )
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -324,7 +330,9 @@ async def _fetch_http(
 
 def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int, str]:
     if not source.is_file():  # below an allowed folder: saying so reveals nothing new
-        raise ApiFailure(4000, f"{name} does not exist or is not a file; check the path.")
+        raise ApiFailure(
+            ApiCode.BAD_REQUEST, f"{name} does not exist or is not a file; check the path."
+        )
     if source.stat().st_size > limit:
         raise _too_large(name, limit)
     copy = _CappedCopy(out, limit, name)
@@ -337,7 +345,7 @@ def _copy_file(source: Path, out: IO[bytes], limit: int, name: str) -> tuple[int
 def _file_refused(url: str) -> ApiFailure:
     # One message whether the file exists or not: it must not tell what is on this machine.
     return ApiFailure(
-        4003,
+        ApiCode.FORBIDDEN,
         f"{url}: this server does not read that path. file:// URLs are read only below the "
         "folders its operator allowed (serve-local --allow-files DIR). Upload the file itself "
         "instead.",
@@ -378,12 +386,14 @@ async def receive_urls(
     try:
         for index, url in enumerate(urls):
             if not isinstance(url, str) or not url:
-                raise ApiFailure(4000, "Each entry of 'urls' must be a non-empty string.")
+                raise ApiFailure(
+                    ApiCode.BAD_REQUEST, "Each entry of 'urls' must be a non-empty string."
+                )
             parts = urllib.parse.urlsplit(url)
             name = safe_filename(urllib.parse.unquote(parts.path))
             if parts.scheme == "file" and not local:
                 raise ApiFailure(
-                    4003,
+                    ApiCode.FORBIDDEN,
                     f"{url}: file:// URLs are only read for clients on this machine. "
                     "Upload the file itself instead.",
                     status=403,
@@ -397,7 +407,7 @@ async def receive_urls(
                 )
             elif not (parts.scheme == "http" and is_loopback(parts.hostname)):
                 raise ApiFailure(
-                    4000,
+                    ApiCode.BAD_REQUEST,
                     f"{url}: the local backend only reads file:// and loopback http:// "
                     "URLs (it never fetches the internet). Upload the file itself instead.",
                 )
@@ -415,7 +425,9 @@ async def receive_urls(
             received.append(Received(name, path, size, digest))
     except httpx.HTTPError as exc:
         discard(received)
-        raise ApiFailure(4000, f"Could not read the URL ({type(exc).__name__}).") from None
+        raise ApiFailure(
+            ApiCode.BAD_REQUEST, f"Could not read the URL ({type(exc).__name__})."
+        ) from None
     except BaseException:
         discard(received)
         raise
