@@ -17,10 +17,14 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Collection
 from pathlib import Path
+
+import platformdirs
+from platformdirs.unix import Unix
 
 __all__ = [
     "NAME_MAX",
@@ -38,13 +42,23 @@ _SAFE_NAME_BYTES = 100
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
+def _dirs(app: str, *, roaming: bool = False) -> platformdirs.PlatformDirs | Unix:
+    """The user folders of ``app``: the XDG ones on Linux *and* macOS (``~/.config/APP``,
+    ``~/.local/share/APP``, or under ``$XDG_CONFIG_HOME`` / ``$XDG_DATA_HOME``), where NemoVideo's
+    other skills keep the shared config and where jiggle always kept its data; the platform's own
+    folders elsewhere (``%APPDATA%`` and ``%LOCALAPPDATA%`` on Windows)."""
+    if sys.platform == "win32":
+        return platformdirs.PlatformDirs(app, appauthor=False, roaming=roaming)
+    return Unix(app)
+
+
 def config_dir() -> Path:
-    """``$NEMO_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/nemovideo``, else ``~/.config/nemovideo``."""
+    """``$NEMO_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/nemovideo``, else ``~/.config/nemovideo``
+    (``%APPDATA%\\nemovideo`` on Windows)."""
     override = os.environ.get("NEMO_CONFIG_DIR")
     if override:
         return Path(override)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "nemovideo"
+    return Path(_dirs("nemovideo", roaming=True).user_config_dir)
 
 
 def client_id_path() -> Path:
@@ -54,12 +68,12 @@ def client_id_path() -> Path:
 
 
 def data_dir() -> Path:
-    """``$JIGGLE_DATA_DIR``, else ``$XDG_DATA_HOME/jiggle``, else ``~/.local/share/jiggle``."""
+    """``$JIGGLE_DATA_DIR``, else ``$XDG_DATA_HOME/jiggle``, else ``~/.local/share/jiggle``
+    (``%LOCALAPPDATA%\\jiggle`` on Windows)."""
     override = os.environ.get("JIGGLE_DATA_DIR")
     if override:
         return Path(override)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "jiggle"
+    return Path(_dirs("jiggle").user_data_dir)
 
 
 def safe_name(raw: object, *, fallback: str = "video") -> str:

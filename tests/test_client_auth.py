@@ -27,7 +27,11 @@ def test_saved_token_file_is_private_and_in_the_config_dir() -> None:
     assert loaded is not None
     assert loaded.token == "nmv_usr_cached000001"
     assert loaded.user_id == "anon_1"
-    assert [p.name for p in cache.path.parent.iterdir()] == [cache.path.name]  # no temp left
+    # No temporary file left: only the cache and the (empty, private) lock file beside it.
+    lock = cache.path.with_name(f".{cache.path.name}.lock")
+    assert sorted(p.name for p in cache.path.parent.iterdir()) == [lock.name, cache.path.name]
+    assert lock.stat().st_size == 0
+    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o600
 
 
 def test_tokens_are_kept_per_origin_and_forgotten() -> None:

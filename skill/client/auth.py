@@ -18,7 +18,6 @@ that cap; the same id is sent again when a token expires.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from skill._atomic import write_json
 from skill.errors import TokenNotSaved
@@ -101,9 +102,10 @@ class TokenCache:
 
     ``tokens`` holds the token in use per origin; ``accounts`` every unexpired token per origin
     keyed by :func:`token_id`, so that a render made with an earlier token (another anonymous
-    account) can still be polled and downloaded with its own. Writes happen under an advisory
-    lock (``flock`` on the folder, which works in a read-only one too) and re-read the file
-    first, so two processes merge their tokens instead of the last writer winning.
+    account) can still be polled and downloaded with its own. Writes happen under a lock across
+    processes (a :class:`filelock.FileLock` on ``.jiggle-token.json.lock`` beside the file that
+    is written to) and re-read the file first, so two processes merge their tokens instead of the
+    last writer winning.
     ``locked()`` holds that lock across a sign-in: a second process waits for the first's
     token instead of creating another account. ``key`` files every origin under one name.
     """
@@ -120,7 +122,7 @@ class TokenCache:
         self.key = key
         self._rlock = threading.RLock()
         self._depth = 0
-        self._fd: int | None = None
+        self._held: FileLock | None = None
 
     def _target(self) -> Path:
         """The file new tokens are written to: the cache's own, else the fallback."""
@@ -216,34 +218,35 @@ class TokenCache:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the cache's lock, across processes (re-entrant in this one). Best effort: a
-        folder that cannot be opened is not locked (nothing can be written there either)."""
+        """Hold the cache's lock, across processes (re-entrant in this one). Best effort: when
+        neither folder takes a lock file, nothing is locked (nothing can be written there)."""
         with self._rlock:
             if self._depth == 0:
-                self._fd = self._acquire()
+                self._held = self._acquire()
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
+                if self._depth == 0 and self._held is not None:
+                    held, self._held = self._held, None
                     with contextlib.suppress(OSError):
-                        fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    os.close(self._fd)
-                    self._fd = None
+                        held.release()
 
-    def _acquire(self) -> int | None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path.parent, os.O_RDONLY)
-        except OSError:
-            return None  # nothing to lock in a folder that is not there: nothing is written
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            os.close(fd)
-            return None
-        return fd
+    def _acquire(self) -> FileLock | None:
+        """Lock ``.jiggle-token.json.lock`` beside the file tokens are written to: the cache's
+        own folder, else (read-only) the fallback's, which every process picks alike."""
+        for path in (self.path, self.fallback):
+            if path is None:
+                continue
+            lock = FileLock(path.with_name(f".{path.name}.lock"), mode=0o600)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                lock.acquire()
+            except OSError:
+                continue  # a folder that cannot take the lock file: the next one
+            return lock
+        return None
 
     def _load_file(self) -> dict[str, Any]:
         """The cache, merged with its fallback (whose entries are the newer ones)."""

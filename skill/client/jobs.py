@@ -10,12 +10,13 @@ processes can share it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from skill._atomic import write_json
 from skill.client.models import RenderJob
@@ -76,16 +77,12 @@ class JobStore:
     def _locked(self) -> Iterator[_Records]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                records = self._records()
-                snapshot: _Records = [dict(r) for r in records]
-                yield records
-                if records != snapshot:
-                    self._write(records)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with FileLock(lock_path, mode=0o600):
+            records = self._records()
+            snapshot: _Records = [dict(r) for r in records]
+            yield records
+            if records != snapshot:
+                self._write(records)
 
     def _write(self, records: _Records) -> None:
         write_json(self.path, {"jobs": records}, indent=1)

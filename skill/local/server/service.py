@@ -1,7 +1,7 @@
 """The state and the common steps behind every endpoint of the local backend.
 
 Every API request goes through the same steps: fire the faults armed for it (an error fault
-ends it there), check the bearer token, find the session; the handlers in ``api.py`` then do
+ends it there), check the bearer token, find the session; the handlers in ``routes/`` then do
 their work. ``Service`` also writes the URLs and JSON shapes that several endpoints share.
 """
 

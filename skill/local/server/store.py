@@ -8,7 +8,8 @@ They share the state through the disk:
   ``os.replace``): ``accounts/users/``, ``accounts/tokens/``, ``accounts/media/``,
   ``sessions/`` and ``renders/``; nothing is ever rewritten whole, so one writer cannot undo
   another's records;
-- ``lock`` is a lock across threads *and* processes (``flock`` on ``store.lock``): callers
+- ``lock`` is a lock across threads *and* processes (a :class:`filelock.FileLock` on
+  ``store.lock``, which is ``flock`` on Linux and macOS): callers
   hold it around every read-modify-write, as they always have;
 - taking it (outermost level) first brings the in-memory records up to date with the disk
   when another process wrote since this one last looked (``store.generation`` changes on
@@ -18,7 +19,7 @@ They share the state through the disk:
   is therefore made on the latest state and written before any other process can look.
 
 A render job names the process that runs it (``owner``); each process holds a lease (a
-``flock`` on ``owners/<id>.lock``) while it lives, so a starting backend takes over only
+``FileLock`` on ``owners/<id>.lock``) while it lives, so a starting backend takes over only
 jobs whose process has gone. A data dir written by an older version (one ``accounts.json``)
 is split into records on first start; the old file is kept as ``accounts.json.migrated``.
 """
@@ -26,7 +27,6 @@ is split into records on first start; the old file is kept as ``accounts.json.mi
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -38,7 +38,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
+
+from filelock import FileLock
 
 from skill._atomic import replacing, write_json
 
@@ -176,20 +178,55 @@ def _signature(path: Path) -> _Signature | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+class _FolderLock:
+    """The lock of a read-only data dir, where no lock file can be created: ``flock`` on the
+    folder itself where the platform has it (nothing is written there, so elsewhere a thread
+    lock is all it needs)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._fd: int | None = None
+        with contextlib.suppress(OSError):
+            self._fd = os.open(folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def _flock(self, operation: str) -> None:
+        try:
+            import fcntl
+        except ImportError:
+            return
+        if self._fd is not None:
+            fcntl.flock(self._fd, getattr(fcntl, operation))
+
+    def acquire(self) -> None:
+        self._flock("LOCK_EX")
+
+    def release(self) -> None:
+        self._flock("LOCK_UN")
+
+
+def _process_lock(path: Path) -> FileLock | _FolderLock:
+    """The lock across processes: a FileLock on ``path`` (mode 0600), else, in a read-only
+    data dir, the folder's."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+    except OSError:
+        return _FolderLock(path.parent)
+    # Shared by the threads (the thread lock lets one in at a time); a short poll, as every
+    # request takes this lock.
+    return FileLock(path, mode=0o600, thread_local=False, poll_interval=0.002)
+
+
 class StoreLock:
     """A reentrant lock across the threads of this process and every other process that
-    opens the same data dir: a thread lock, then ``flock`` on a lock file. ``on_acquire``
-    runs each time the outermost level is taken, ``on_release`` before it is let go."""
+    opens the same data dir: a thread lock, then a :class:`filelock.FileLock` on a lock file.
+    ``on_acquire`` runs each time the outermost level is taken, ``on_release`` before it is let
+    go."""
 
     def __init__(
         self, path: Path, on_acquire: Callable[[], None], on_release: Callable[[], None]
     ) -> None:
         self._threads = threading.RLock()
         self._depth = 0
-        try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError:  # a read-only data dir: lock the folder itself
-            self._fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
+        self._files = _process_lock(path)
         self._on_acquire = on_acquire
         self._on_release = on_release
 
@@ -199,11 +236,11 @@ class StoreLock:
         if self._depth > 1:
             return
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._files.acquire()
             try:
                 self._on_acquire()
             except BaseException:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._files.release()
                 raise
         except BaseException:
             self._depth -= 1
@@ -216,7 +253,7 @@ class StoreLock:
                 try:
                     self._on_release()
                 finally:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    self._files.release()
         finally:
             self._depth -= 1
             self._threads.release()
@@ -259,7 +296,7 @@ class Store:
         self._changed = False  # this lock hold wrote something
         # This process's lease: held while it lives, so others leave its render jobs alone.
         self.owner = new_id("p_", 16)
-        self._lease: IO[bytes] | None = self._take_lease()
+        self._lease: FileLock | None = self._take_lease()
         self.lock = StoreLock(self.root / "store.lock", self._refresh, self._publish)
         with self.lock:
             self._migrate()
@@ -335,17 +372,18 @@ class Store:
         job.owner = self.owner
         return True
 
-    def _take_lease(self) -> IO[bytes] | None:
-        """This process's lease file, locked before it gets its name (so no other process can
+    def _take_lease(self) -> FileLock | None:
+        """This process's lease, locked before the file gets its name (so no other process can
         mistake it for the lease of a process gone); none in a read-only data dir."""
-        lease: IO[bytes] | None = None
+        lease: FileLock | None = None
         try:
             with replacing(self.root / "owners" / f"{self.owner}.lock") as temp:
-                lease = temp.open("ab")
-                fcntl.flock(lease.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            if lease is not None:
-                lease.close()
+                # Shared by the threads: close() may run on another thread than this one.
+                lease = FileLock(temp, mode=0o600, thread_local=False)
+                lease.acquire(timeout=0)
+        except OSError:  # Timeout included
+            if lease is not None and lease.is_locked:
+                lease.release()
             return None
         return lease
 
@@ -354,17 +392,18 @@ class Store:
         if not _SAFE_NAME.match(owner):
             return False
         path = self.root / "owners" / f"{owner}.lock"
-        try:
-            handle = path.open("rb")
-        except OSError:
+        if not path.exists():
             return False  # no lease file: that process has gone
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
+        probe = FileLock(path, thread_local=False)
+        try:
+            probe.acquire(timeout=0)
+        except OSError:  # Timeout: it holds its lease; else a read-only data dir, where no
+            return True  # job can be saved anyway: leave its jobs alone
+        try:
             path.unlink(missing_ok=True)  # a dead process's lease: tidy it away
-            return False
+        finally:
+            probe.release()
+        return False
 
     def close(self) -> None:
         """Give up this process's lease: its unfinished render jobs may now be taken over by
@@ -373,7 +412,7 @@ class Store:
         if lease is not None:
             with contextlib.suppress(OSError):
                 (self.root / "owners" / f"{self.owner}.lock").unlink(missing_ok=True)
-            lease.close()
+            lease.release()
 
     # -- the disk ---------------------------------------------------------------------------
 
