@@ -79,7 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"jiggle {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _conversation_commands(sub, common)
+    _machine_commands(sub)
+    return parser
 
+
+def _conversation_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """The commands that talk to a backend: animate, chat, say, and the project steps."""
     p = sub.add_parser(
         "animate", parents=[common], help="photo(s) + instruction -> MP4, in one command"
     )
@@ -126,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _force_option(p)
 
+
+def _machine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands that run something on this machine: the renderer, the local backend, MCP."""
     p = sub.add_parser("render-local", help="render a jiggle loop on this machine, no server")
     p.add_argument("photo", metavar="PHOTO")
     p.add_argument("-o", "--output", metavar="OUT.mp4", required=True)
@@ -159,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mcp", help="run the MCP server on stdio")
     p.add_argument("--backend", choices=("cloud", "local"), default=_default_backend())
-    return parser
 
 
 def _force_option(parser: argparse.ArgumentParser) -> None:
