@@ -16,7 +16,7 @@ from skill.local.server.envelope import ApiFailure
 from skill.protocol import ACCEPTED_FORMATS, ApiCode
 from skill.protocol import sniff as sniff_head
 
-__all__ = ["MediaInfo", "check_upload", "inspect_media", "sniff"]
+__all__ = ["MediaInfo", "check_upload", "sniff"]
 
 # The decode check works at this size or a little more (JPEG: a reduced DCT scale).
 _CHECK_SIDE = 1024
@@ -38,24 +38,6 @@ def sniff(path: Path) -> tuple[str, str] | None:
     with path.open("rb") as handle:
         found = sniff_head(handle.read(_HEAD_BYTES))
     return (found.name, found.kind) if found is not None else None
-
-
-def inspect_media(path: Path) -> MediaInfo | None:
-    """The file's format, kind and dimensions; ``None`` when it is not a file we can use
-    (unknown signature, or a known one that does not decode)."""
-    found = sniff(path)
-    if found is None:
-        return None
-    fmt, kind = found
-    try:
-        if kind == "image":
-            from skill.local.render import probe_image
-
-            _, width, height = probe_image(path)
-            return MediaInfo(fmt, kind, int(width), int(height))
-        return _probe_av(path, fmt, kind)
-    except Exception:  # any decoder failure means "not a usable file of that type"
-        return None
 
 
 def _probe_av(path: Path, fmt: str, kind: str) -> MediaInfo | None:

@@ -9,6 +9,7 @@ digits ("three seconds" -> "3 seconds", "半分钟" -> "30秒", "百分之二十
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -81,13 +82,9 @@ def _script(original: str, folded: str) -> Script:
             if fold_with_offsets(nfkc)[0] != nfkc:
                 return "zh-Hant"
     for char in folded:
-        if _HAN.match(char) and char in _simplified_only():
+        if _HAN.match(char) and char in _tables().simplified:
             return "zh-Hans"
     return "zh"
-
-
-def _simplified_only() -> frozenset[str]:
-    return _tables().simplified
 
 
 @dataclass(frozen=True)
@@ -100,34 +97,29 @@ class _Tables:
     titles: _TitleGrammar
 
 
-_TABLES: list[_Tables] = []
-
-
+@functools.cache
 def _tables() -> _Tables:
-    if not _TABLES:
-        lexicon = load_yaml("skill.local.server.director", "lexicon.yaml")
-        numbers = load_yaml("skill.local.server.director", "numbers.yaml")
-        words: dict[str, float] = {str(k): float(v) for k, v in numbers["en"].items()}
-        alternatives = "|".join(sorted(words, key=len, reverse=True))
-        bare = "|".join(sorted((w for w in words if words[w] >= 2 and " " not in w), key=len)[::-1])
-        unit = r"(?:s|secs?|seconds?|mins?|minutes?|percent|%|times|steps?|x|秒)"
-        en_number = re.compile(
-            rf"\b((?:{alternatives})(?:[\s-]+(?:{alternatives}))*)(\s+and\s+a\s+half)?"
-            rf"(?=\s*(?:(?:more|extra|less|fewer|additional|whole|full|long|short)\s+)?{unit}(?![a-z]))"
-        )
-        hant = load_yaml("router", "hant.yaml")["pairs"].split()
-        simplified = frozenset(p[1] for p in hant if len(p) == 2 and p[0] != p[1])
-        _TABLES.append(
-            _Tables(
-                typos=TypoFixer(lexicon["typo_targets"], lexicon["not_typos"], shortest=4),
-                simplified=simplified,
-                number_words=words,
-                en_number=en_number,
-                en_bare_number=re.compile(rf"\b((?:{bare})(?:[\s-]+(?:{alternatives}))*)()\b"),
-                titles=_TitleGrammar.load(lexicon["title_text"]),
-            )
-        )
-    return _TABLES[0]
+    """The lexicon's typo targets, the number words and the title grammar, compiled once."""
+    lexicon = load_yaml("skill.local.server.director", "lexicon.yaml")
+    numbers = load_yaml("skill.local.server.director", "numbers.yaml")
+    words: dict[str, float] = {str(k): float(v) for k, v in numbers["en"].items()}
+    alternatives = "|".join(sorted(words, key=len, reverse=True))
+    bare = "|".join(sorted((w for w in words if words[w] >= 2 and " " not in w), key=len)[::-1])
+    unit = r"(?:s|secs?|seconds?|mins?|minutes?|percent|%|times|steps?|x|秒)"
+    en_number = re.compile(
+        rf"\b((?:{alternatives})(?:[\s-]+(?:{alternatives}))*)(\s+and\s+a\s+half)?"
+        rf"(?=\s*(?:(?:more|extra|less|fewer|additional|whole|full|long|short)\s+)?{unit}(?![a-z]))"
+    )
+    hant = load_yaml("router", "hant.yaml")["pairs"].split()
+    simplified = frozenset(p[1] for p in hant if len(p) == 2 and p[0] != p[1])
+    return _Tables(
+        typos=TypoFixer(lexicon["typo_targets"], lexicon["not_typos"], shortest=4),
+        simplified=simplified,
+        number_words=words,
+        en_number=en_number,
+        en_bare_number=re.compile(rf"\b((?:{bare})(?:[\s-]+(?:{alternatives}))*)()\b"),
+        titles=_TitleGrammar.load(lexicon["title_text"]),
+    )
 
 
 # -- numbers ---------------------------------------------------------------------------------
